@@ -1,0 +1,48 @@
+# Two commands on a fresh machine: `make run` and `make test` (only python3.11 needed).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TEST_DATA_DIR ?= $(CURDIR)/var/test
+
+.PHONY: run test lint format demo bench-transitions stop migrate shell clean
+
+$(STAMP): requirements.txt requirements.lock.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt -c requirements.lock.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(PY) manage.py runplatform
+
+test: $(STAMP)
+	rm -rf $(TEST_DATA_DIR)/prometheus
+	AIOPS_DATA_DIR=$(TEST_DATA_DIR) AIOPS_TEST_APPS=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+migrate: $(STAMP)
+	$(PY) manage.py migrate
+
+shell: $(STAMP)
+	$(PY) manage.py shell
+
+# Stop embedded PostgreSQL/Redis left running by a shell or test session.
+stop: $(STAMP)
+	$(PY) -m aiops.embedded stop
+	AIOPS_DATA_DIR=$(TEST_DATA_DIR) $(PY) -m aiops.embedded stop
+
+bench-transitions: $(STAMP)
+	AIOPS_DATA_DIR=$(CURDIR)/var/bench AIOPS_TEST_APPS=1 $(PY) -m bench.transitions
+
+clean:
+	rm -rf $(VENV) var

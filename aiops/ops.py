@@ -1,0 +1,58 @@
+"""Health, readiness and the Prometheus endpoint (no auth: scraped by machines)."""
+
+from django.db import connection
+from django.http import HttpResponse, JsonResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily
+
+
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+def readyz(request):
+    checks = {"database": _check_database(), "broker": _check_broker()}
+    ready = all(value == "ok" for value in checks.values())
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", **checks}, status=200 if ready else 503
+    )
+
+
+def _check_database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:  # any failure means not ready; say which
+        return f"error: {exc.__class__.__name__}"
+    return "ok"
+
+
+def _check_broker() -> str:
+    from aiops.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+    except Exception as exc:
+        return f"error: {exc.__class__.__name__}"
+    return "ok"
+
+
+class OutboxCollector:
+    """Backlog and publish lag read from the database at scrape time: right in any process."""
+
+    def collect(self):
+        from apps.cases.selectors import outbox_backlog
+
+        backlog, lag = outbox_backlog()
+        yield GaugeMetricFamily("outbox_backlog", "Outbox events not yet published", value=backlog)
+        yield GaugeMetricFamily(
+            "outbox_publish_lag_seconds", "Age of the oldest unpublished outbox event", value=lag
+        )
+
+
+def metrics(request):
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    registry.register(OutboxCollector())
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AnalystConfig(AppConfig):
+    name = "apps.analyst"
+    label = "analyst"

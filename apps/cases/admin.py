@@ -1,0 +1,70 @@
+"""Operators' view of cases and the outbox. State changes go through services only."""
+
+from django.contrib import admin, messages
+
+from apps.cases import services
+from apps.cases import workflow as wf
+from apps.cases.models import CaseTimeline, OpsCase, Outbox
+
+
+class TimelineInline(admin.TabularInline):
+    model = CaseTimeline
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "event", "from_state", "to_state", "actor", "reason"]
+    readonly_fields = fields
+    ordering = ["id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OpsCase)
+class OpsCaseAdmin(admin.ModelAdmin):
+    list_display = ["title", "service", "environment", "severity", "state", "version", "created_at"]
+    list_filter = ["state", "service", "environment", "severity"]
+    search_fields = ["title", "service", "id"]
+    readonly_fields = ["id", "state", "version", "created_by", "created_at", "updated_at"]
+    fields = [
+        "id",
+        "title",
+        "service",
+        "environment",
+        "severity",
+        "description",
+        "labels",
+        "state",
+        "version",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
+    inlines = [TimelineInline]
+    actions = ["park_cases"]
+
+    def has_add_permission(self, request):
+        return False  # cases are opened through the API / signals so the outbox sees them
+
+    @admin.action(description="Park selected open cases")
+    def park_cases(self, request, queryset):
+        parked = 0
+        for case in queryset.filter(state__in=wf.OPEN_STATES):
+            if services.case_park(
+                case_id=case.pk, actor=services.actor_name(request.user), reason="parked from admin"
+            ):
+                parked += 1
+        self.message_user(request, f"Parked {parked} case(s).", messages.SUCCESS)
+
+
+@admin.register(Outbox)
+class OutboxAdmin(admin.ModelAdmin):
+    list_display = ["seq", "type", "subject", "time", "published_at", "attempts", "last_error"]
+    list_filter = ["type", ("published_at", admin.EmptyFieldListFilter)]
+    search_fields = ["subject", "event_id"]
+    readonly_fields = [f.name for f in Outbox._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

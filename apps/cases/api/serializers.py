@@ -1,0 +1,62 @@
+from rest_framework import serializers
+
+from apps.cases import workflow as wf
+from apps.cases.models import CaseTimeline, OpsCase, Severity
+
+
+class CaseCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    service = serializers.CharField(max_length=100)
+    environment = serializers.CharField(max_length=50)
+    severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.SEV3)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    labels = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
+
+
+class TransitionSerializer(serializers.Serializer):
+    event = serializers.CharField(max_length=64, help_text="API or seed event name")
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    allowed_events = serializers.SerializerMethodField()
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = OpsCase
+        fields = [
+            "id",
+            "title",
+            "service",
+            "environment",
+            "severity",
+            "description",
+            "labels",
+            "state",
+            "version",
+            "allowed_events",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_allowed_events(self, case) -> list[str]:
+        return wf.allowed_events(case.state)
+
+
+class TimelineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CaseTimeline
+        fields = [
+            "id",
+            "event",
+            "from_state",
+            "to_state",
+            "actor",
+            "reason",
+            "request_id",
+            "data",
+            "created_at",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,151 @@
+"""Outbox relay and subscriber delivery: at-least-once out, exactly-once applied.
+
+relay_once() claims a batch of unpublished rows with a short lease (FOR UPDATE SKIP LOCKED,
+so relays run side by side), commits the claim, hands each event to every sink outside
+any transaction, and only then marks the rows published. A relay that dies mid-batch
+leaves its claim to expire; the next relay publishes those rows again, and the inbox makes
+the duplicates harmless. Events of one case leave in order: a relay gives back any row
+whose case has an earlier row still unpublished under another relay's claim.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.cases import events, metrics, sinks
+from apps.cases.models import Inbox, Outbox
+
+log = logging.getLogger(__name__)
+
+CLAIM = """
+UPDATE outbox SET claimed_until = %(until)s, claimed_by = %(me)s, attempts = attempts + 1
+WHERE seq IN (
+    SELECT seq FROM outbox
+    WHERE published_at IS NULL AND (claimed_until IS NULL OR claimed_until < %(now)s)
+    ORDER BY seq LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING seq
+"""
+
+# Subjects of this batch with an earlier unpublished row that another relay holds.
+BLOCKED_SUBJECTS = """
+SELECT DISTINCT o.subject FROM outbox o
+JOIN outbox mine ON mine.subject = o.subject AND mine.seq = ANY(%(mine)s)
+WHERE o.published_at IS NULL AND o.seq < mine.seq AND NOT (o.seq = ANY(%(mine)s))
+"""
+
+
+def relay_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def relay_once(*, limit: int | None = None) -> int:
+    """Relay one batch; return how many events it published."""
+    limit = limit or settings.OUTBOX_BATCH_SIZE
+    me = relay_id()
+    now = timezone.now()
+    until = now + timedelta(seconds=settings.OUTBOX_CLAIM_SECONDS)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(CLAIM, {"until": until, "me": me, "now": now, "limit": limit})
+        seqs = [row[0] for row in cursor.fetchall()]
+        if seqs:
+            cursor.execute(BLOCKED_SUBJECTS, {"mine": seqs})
+            blocked = [row[0] for row in cursor.fetchall()]
+            if blocked:
+                Outbox.objects.filter(seq__in=seqs, subject__in=blocked).update(
+                    claimed_until=None, claimed_by=""
+                )
+    if not seqs:
+        return 0
+    rows = list(Outbox.objects.filter(seq__in=seqs, claimed_by=me).order_by("seq"))
+    published: list[int] = []
+    failed_subjects: set[str] = set()
+    for row in rows:
+        if row.subject in failed_subjects:
+            continue  # nothing may overtake a failed event of the same case
+        try:
+            deliver_to_sinks(row)
+        except sinks.SinkError as exc:
+            log.warning("relay: %s %s not accepted: %s", row.type, row.event_id, exc)
+            Outbox.objects.filter(seq=row.seq).update(last_error=str(exc)[:2000])
+            failed_subjects.add(row.subject)
+            continue
+        published.append(row.seq)
+    if published:
+        Outbox.objects.filter(seq__in=published, claimed_by=me).update(
+            published_at=timezone.now(), last_error=""
+        )
+        metrics.outbox_published_total.inc(len(published))
+    return len(published)
+
+
+def deliver_to_sinks(row: Outbox) -> None:
+    """Enqueue one delivery task per subscriber, then publish to NATS when configured."""
+    from apps.cases.tasks import deliver_event
+
+    for sub in events.subscribers_for(row.type):
+        try:
+            deliver_event.apply_async(args=(sub.name, str(row.event_id)))
+        except Exception as exc:  # the broker said no: the event stays unpublished
+            raise sinks.SinkError(f"broker: {exc}") from exc
+    if settings.NATS_URL:
+        sinks.publish_nats(row.envelope())
+
+
+def apply_event(subscriber_name: str, event_id: str) -> str:
+    """Run one subscriber on one event exactly once (inbox row + effects, one transaction)."""
+    sub = events.get_subscriber(subscriber_name)
+    if sub is None:
+        return "unknown-subscriber"
+    row = Outbox.objects.filter(event_id=event_id).first()
+    if row is None:
+        return "unknown-event"
+    with transaction.atomic():
+        if not _inbox_insert(subscriber_name, event_id):
+            return "duplicate"
+        sub.handle(row.envelope())
+    return "applied"
+
+
+def give_up(subscriber_name: str, event_id: str, error: str) -> None:
+    """After the last retry: mark the event failed for this subscriber and park its case."""
+    from apps.cases.services import case_park
+
+    row = Outbox.objects.filter(event_id=event_id).first()
+    with transaction.atomic():
+        if not _inbox_insert(subscriber_name, event_id, outcome=Inbox.FAILED, error=error):
+            return
+        if row is not None and _looks_like_case_id(row.subject):
+            case_park(
+                case_id=row.subject,
+                actor=f"system:{subscriber_name}",
+                reason=f"handler {subscriber_name} failed on {row.type}: {error}"[:2000],
+            )
+
+
+def _inbox_insert(subscriber: str, event_id: str, outcome=Inbox.APPLIED, error="") -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO inbox (subscriber, event_id, outcome, error, processed_at) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (subscriber, event_id) DO NOTHING "
+            "RETURNING id",
+            [subscriber, event_id, outcome, error, timezone.now()],
+        )
+        return cursor.fetchone() is not None
+
+
+def _looks_like_case_id(subject: str) -> bool:
+    try:
+        uuid.UUID(subject)
+    except ValueError:
+        return False
+    return True

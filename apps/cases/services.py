@@ -1,0 +1,177 @@
+"""Orchestrator use cases. Each is one transaction: state + timeline + outbox together."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.db import transaction
+
+from aiops.middleware import request_id_var
+from apps.cases import events, metrics
+from apps.cases import workflow as wf
+from apps.cases.exceptions import (
+    CaseNotFound,
+    GuardFailed,
+    IllegalTransition,
+    ReasonRequired,
+    StaleVersion,
+    UnknownEvent,
+)
+from apps.cases.guards import check_guard
+from apps.cases.models import CaseTimeline, OpsCase
+
+log = logging.getLogger(__name__)
+
+
+def actor_name(user) -> str:
+    return user.get_username() if user is not None and user.is_authenticated else "anonymous"
+
+
+def case_create(
+    *,
+    actor,
+    title: str,
+    service: str,
+    environment: str,
+    severity: str = "sev3",
+    description: str = "",
+    labels: dict | None = None,
+) -> OpsCase:
+    """Open a case in NEW. Emits evt.case.transition.v1 (event "create")."""
+    with transaction.atomic():
+        case = OpsCase.objects.create(
+            title=title,
+            service=service,
+            environment=environment,
+            severity=severity,
+            description=description,
+            labels=labels or {},
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        _record(case, event="create", from_state="", actor=actor_name(actor), reason="")
+    return case
+
+
+def lock_case(case_id) -> OpsCase:
+    """SELECT … FOR UPDATE the case (inside the caller's transaction) or raise CaseNotFound."""
+    try:
+        uuid.UUID(str(case_id))
+        return OpsCase.objects.select_for_update().get(pk=case_id)
+    except (ValueError, OpsCase.DoesNotExist):
+        raise CaseNotFound(f"No case {case_id}.") from None
+
+
+def case_transition(
+    *,
+    case_id,
+    event: str,
+    actor: str,
+    reason: str = "",
+    if_match: int | None = None,
+    data: dict | None = None,
+) -> OpsCase:
+    """Fire `event` (API or seed name) on a case.
+
+    Raises UnknownEvent (400), CaseNotFound (404), StaleVersion (412), IllegalTransition,
+    GuardFailed (409), ReasonRequired (400). Emits evt.case.transition.v1.
+    """
+    try:
+        name = wf.canonical_event(event)
+    except wf.UnknownEvent:
+        raise UnknownEvent(
+            f"Unknown event '{event}'.", known_events=wf.known_event_names()
+        ) from None
+    with transaction.atomic():
+        case = lock_case(case_id)
+        if if_match is not None and if_match != case.version:
+            metrics.conflict_total.labels(kind="stale").inc()
+            raise StaleVersion(
+                f"Case is at version {case.version}, not {if_match}.",
+                current_version=case.version,
+            )
+        return fire(case, name, actor=actor, reason=reason, data=data)
+
+
+def fire(case: OpsCase, event: str, *, actor: str, reason: str = "", data: dict | None = None):
+    """Apply a transition to a case already locked in the caller's transaction."""
+    transition = wf.BY_EVENT[event]
+    if case.state not in transition.sources:
+        metrics.conflict_total.labels(kind="illegal").inc()
+        raise IllegalTransition(
+            f"'{event}' is not allowed in state {case.state}.",
+            state=case.state,
+            allowed_events=wf.allowed_events(case.state),
+        )
+    if transition.reason_required and not reason.strip():
+        raise ReasonRequired(f"'{event}' needs a reason.")
+    if transition.guard:
+        refusal = check_guard(transition.guard, case)
+        if refusal:
+            raise GuardFailed(refusal, state=case.state, guard=transition.guard)
+    from_state = case.state
+    getattr(case, event)()
+    case.version += 1
+    case.save(update_fields=["state", "version", "updated_at"])
+    _record(case, event=event, from_state=from_state, actor=actor, reason=reason, data=data)
+    labels = {"event": event, "from": from_state, "to": case.state}
+    # Counted only once the transition is durable.
+    transaction.on_commit(metrics.case_transition_total.labels(**labels).inc)
+    return case
+
+
+def case_park(*, case_id, actor: str, reason: str) -> OpsCase | None:
+    """Park an open case with a reason; a no-op (None) when it is no longer open."""
+    with transaction.atomic():
+        case = lock_case(case_id)
+        if not case.is_open:
+            timeline_note(case, event="park_skipped", actor=actor, reason=reason)
+            return None
+        return fire(case, "park", actor=actor, reason=reason)
+
+
+def timeline_note(case: OpsCase, *, event: str, actor: str, reason: str = "", data=None):
+    """A timeline row that records a decision without changing state (caller's transaction)."""
+    return CaseTimeline.objects.create(
+        case=case,
+        event=event,
+        from_state=case.state,
+        to_state=case.state,
+        actor=actor,
+        reason=reason,
+        data=data or {},
+        request_id=_request_id(),
+    )
+
+
+def _record(case: OpsCase, *, event, from_state, actor, reason, data=None) -> None:
+    CaseTimeline.objects.create(
+        case=case,
+        event=event,
+        from_state=from_state,
+        to_state=case.state,
+        actor=actor,
+        reason=reason,
+        data=data or {},
+        request_id=_request_id(),
+    )
+    events.emit(
+        type=events.CASE_TRANSITION,
+        subject=str(case.pk),
+        data={
+            "case_id": str(case.pk),
+            "event": event,
+            "from": from_state,
+            "to": case.state,
+            "version": case.version,
+            "actor": actor,
+            "reason": reason,
+            "service": case.service,
+            "environment": case.environment,
+        },
+    )
+
+
+def _request_id() -> str:
+    value = request_id_var.get()
+    return "" if value == "-" else value

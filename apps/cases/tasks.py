@@ -1,0 +1,43 @@
+"""Thin Celery tasks over the relay and the idempotency store."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+
+from apps.cases import idempotency, metrics, relay
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(ignore_result=True)
+def relay_outbox() -> int:
+    """Drain the outbox: batches until one comes back short (kicked on commit, swept by beat)."""
+    total = 0
+    while True:
+        count = relay.relay_once()
+        total += count
+        if count < settings.OUTBOX_BATCH_SIZE:
+            return total
+
+
+@shared_task(bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+def deliver_event(self, subscriber: str, event_id: str) -> str:
+    """Apply one event to one subscriber; after the last retry, park the case with the error."""
+    try:
+        return relay.apply_event(subscriber, event_id)
+    except Exception as exc:
+        metrics.handler_failures_total.labels(subscriber=subscriber).inc()
+        if self.request.retries >= settings.HANDLER_MAX_RETRIES:
+            log.exception("subscriber %s gave up on event %s", subscriber, event_id)
+            relay.give_up(subscriber, event_id, f"{type(exc).__name__}: {exc}")
+            return "failed"
+        countdown = settings.HANDLER_RETRY_BACKOFF_SECONDS * (2**self.request.retries)
+        raise self.retry(
+            exc=exc, countdown=countdown, max_retries=settings.HANDLER_MAX_RETRIES
+        ) from exc
+
+
+@shared_task(ignore_result=True)
+def expire_idempotency() -> int:
+    return idempotency.expire_records()

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ExecutorConfig(AppConfig):
+    name = "apps.executor"
+    label = "executor"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SensorConfig(AppConfig):
+    name = "apps.sensor"
+    label = "sensor"

@@ -1,0 +1,135 @@
+"""Real processes for tests: a Celery worker (and gunicorn) against the test database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a child process that must share this test run's database/broker."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "AIOPS_DATA_DIR": str(settings.DATA_DIR),
+            "AIOPS_DB_NAME": connection.settings_dict["NAME"],
+            "AIOPS_TEST_APPS": "1",
+            "PROMETHEUS_MULTIPROC_DIR": str(settings.PROMETHEUS_MULTIPROC_DIR),
+            "DJANGO_SETTINGS_MODULE": "aiops.settings",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def wait_for(
+    condition: Callable[[], object], *, timeout: float = 60, interval: float = 0.1, what=""
+):
+    """Poll until `condition()` is truthy; return its value or fail with `what`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
+        time.sleep(interval)
+
+
+class Process:
+    """A child process in its own process group, its output collected for assertions."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], ready_marker: str = ""):
+        self.argv, self.env, self.ready_marker = argv, env, ready_marker
+        self.output: list[str] = []
+        self.proc: subprocess.Popen | None = None
+        self._ready = threading.Event()
+
+    def start(self, timeout: float = 60) -> Process:
+        self._ready.clear()
+        self.proc = subprocess.Popen(
+            self.argv,
+            env=self.env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        threading.Thread(target=self._pump, args=(self.proc,), daemon=True).start()
+        if self.ready_marker and not self._ready.wait(timeout):
+            self.stop()
+            raise AssertionError(f"{self.argv[:3]} not ready:\n{self.tail()}")
+        return self
+
+    def _pump(self, proc: subprocess.Popen) -> None:
+        for line in proc.stdout:
+            self.output.append(line)
+            if self.ready_marker and self.ready_marker in line:
+                self._ready.set()
+
+    def tail(self, lines: int = 40) -> str:
+        return "".join(self.output[-lines:])
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no shutdown handler gets to run."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self, timeout: float = 20) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def celery_worker(queues: str = "celery,executor", concurrency: int = 2, **env: str) -> Process:
+    argv = [
+        str(BIN / "celery"),
+        "-A",
+        "aiops",
+        "worker",
+        "-Q",
+        queues,
+        f"--concurrency={concurrency}",
+        "--loglevel=INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+    return Process(argv, child_env(**env), ready_marker=" ready.")
+
+
+def gunicorn(port: int, workers: int = 2, **env: str) -> Process:
+    argv = [
+        str(BIN / "gunicorn"),
+        "aiops.wsgi:application",
+        f"--bind=127.0.0.1:{port}",
+        f"--workers={workers}",
+        "--log-level=warning",
+    ]
+    return Process(argv, child_env(**env), ready_marker="")
+
+
+def purge_broker() -> None:
+    """Empty the test broker: queues, unacked messages of killed workers, delayed retries."""
+    import redis
+
+    socket_path = settings.CELERY_BROKER_URL.removeprefix("redis+socket://")
+    redis.Redis(unix_socket_path=socket_path).flushdb()
