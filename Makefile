@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_DATA_DIR ?= $(CURDIR)/var/test
 
-.PHONY: run test lint format demo bench-transitions stop migrate shell clean
+.PHONY: run test lint format demo stop migrate shell clean venv \
+	bench-transitions bench-gate bench-exec bench-loop
 
 $(STAMP): requirements.txt requirements.lock.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +42,23 @@ stop: $(STAMP)
 	$(PY) -m aiops.embedded stop
 	AIOPS_DATA_DIR=$(TEST_DATA_DIR) $(PY) -m aiops.embedded stop
 
+BENCH_ENV := AIOPS_DATA_DIR=$(CURDIR)/var/bench AIOPS_TEST_APPS=1
+
 bench-transitions: $(STAMP)
-	AIOPS_DATA_DIR=$(CURDIR)/var/bench AIOPS_TEST_APPS=1 $(PY) -m bench.transitions
+	$(BENCH_ENV) $(PY) -m bench.transitions
+
+bench-gate: $(STAMP)
+	$(BENCH_ENV) $(PY) -m bench.gate
+
+bench-exec: $(STAMP)
+	$(BENCH_ENV) $(PY) -m bench.exec
+
+bench-loop: $(STAMP)
+	$(BENCH_ENV) $(PY) -m bench.loop
+
+# The seed's closed loop over HTTP against a running `make run` (see README).
+demo: $(STAMP)
+	$(PY) -m scripts.demo
 
 clean:
 	rm -rf $(VENV) var

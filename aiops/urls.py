@@ -13,4 +13,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api-auth/", include("rest_framework.urls")),
     path("", include("apps.cases.api.urls")),
+    path("", include("apps.planner.api.urls")),
+    path("", include("apps.gate.api.urls")),
+    path("", include("apps.executor.api.urls")),
+    path("", include("apps.verifier.api.urls")),
+    path("", include("apps.sensor.api.urls")),
 ]

@@ -63,3 +63,82 @@ def worker(transactional_db):
     process = support.celery_worker().start()
     yield process
     process.stop()
+
+
+def sample_plan(**spec_overrides) -> dict:
+    """A complete aiops/v1 Plan using the echo adapter (see docs/plan-dsl.md)."""
+    spec = {
+        "target": {"environment": "staging", "service": "checkout", "namespace": "shop"},
+        "steps": [
+            {
+                "id": "say-hello",
+                "adapter": "echo",
+                "action": "echo",
+                "params": {"message": "hello"},
+                "timeout_s": 30,
+                "retries": 0,
+                "backoff_s": 0,
+            }
+        ],
+        "rollback": [
+            {
+                "id": "say-undo",
+                "adapter": "echo",
+                "action": "echo",
+                "params": {"message": "undo"},
+                "timeout_s": 30,
+                "retries": 0,
+                "backoff_s": 0,
+            }
+        ],
+        "verify": {
+            "delay_s": 0,
+            "window_s": 300,
+            "checks": [
+                {
+                    "name": "p95-latency",
+                    "metric": "http_p95_ms",
+                    "aggregate": "p95",
+                    "operator": "<",
+                    "threshold": 300,
+                    "for_minutes": 1,
+                    "no_data": "inconclusive",
+                }
+            ],
+        },
+    }
+    spec.update(spec_overrides)
+    return {
+        "apiVersion": "aiops/v1",
+        "kind": "Plan",
+        "metadata": {"name": "sample", "template": "", "risk": {"score": 10, "factors": []}},
+        "spec": spec,
+    }
+
+
+def drive_to_executing(case, operator_name: str = "olga", document: dict | None = None):
+    """Put a case in EXECUTING the way the API would: plan, plan_ready, approval, gate_approved.
+
+    Writes the plan and approval rows directly (they belong to the planner/gate tests)."""
+    from django.db import transaction
+
+    from apps.cases.services import case_transition
+    from apps.gate.models import GateDecision, PlanApproved
+    from apps.planner.models import PlanProposed
+
+    case_transition(case_id=case.pk, event="start_analysis", actor=operator_name)
+    case_transition(case_id=case.pk, event="analysis_done", actor=operator_name)
+    with transaction.atomic():
+        plan = PlanProposed.objects.create(
+            case=case,
+            revision=1,
+            document=document or sample_plan(),
+            schema_valid=True,
+            created_by=operator_name,
+        )
+    case_transition(case_id=case.pk, event="plan_ready", actor=operator_name)
+    decision = GateDecision.objects.create(
+        case=case, plan=plan, decision=GateDecision.APPROVED, actor="test"
+    )
+    PlanApproved.objects.create(case=case, plan=plan, decision=decision, approved_by="test")
+    return case_transition(case_id=case.pk, event="gate_approved", actor=operator_name)

@@ -257,3 +257,18 @@ def test_a_refused_request_is_replayed_as_refused(api, new_case):
 def test_superuser_may_do_everything(db):
     admin = User.objects.create_superuser("root", password="x")
     assert create(client_for(admin)).status_code == 201
+
+
+def test_plan_ready_guard_refuses_without_a_plan(api, new_case):
+    case = new_case()
+    transition(api, case.pk, "start_analysis")
+    transition(api, case.pk, "analysis_done")
+    response = transition(api, case.pk, "EPlanReady")
+    assert response.status_code == 409
+    assert response.json()["type"].endswith("/guard-failed")
+
+
+def test_a_case_can_be_driven_to_executing(new_case):
+    from tests.conftest import drive_to_executing
+
+    assert drive_to_executing(new_case()).state == "EXECUTING"

@@ -4,3 +4,4 @@ from django.apps import AppConfig
 class AnalystConfig(AppConfig):
     name = "apps.analyst"
     label = "analyst"
+    verbose_name = "Analyst"
