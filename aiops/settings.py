@@ -122,9 +122,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A message a killed worker held is handed out again after this many seconds.
+# A message a killed worker held is handed out again after this many seconds (handlers are
+# idempotent, so an early redelivery of a slow task costs a no-op, never a duplicate effect).
+BROKER_VISIBILITY_TIMEOUT = int(env("AIOPS_BROKER_VISIBILITY_TIMEOUT", "300"))
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": int(env("AIOPS_BROKER_VISIBILITY_TIMEOUT", "300")),
+    "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": max(1, min(10, BROKER_VISIBILITY_TIMEOUT // 5)),
+    "unacked_restore_throttle": 1,
 }
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {"apps.executor.tasks.*": {"queue": "executor"}}

@@ -57,12 +57,26 @@ def new_case(operator):
 
 
 @pytest.fixture
-def worker(transactional_db):
-    """A real Celery worker process on the test database and broker."""
+def start_worker(transactional_db):
+    """Start real Celery worker processes (with extra env) on the test database and broker."""
     support.purge_broker()
-    process = support.celery_worker().start()
-    yield process
-    process.stop()
+    started = []
+
+    def start(**env):
+        process = support.celery_worker(**env).start()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+    support.purge_broker()
+
+
+@pytest.fixture
+def worker(start_worker):
+    """A real Celery worker process on the test database and broker."""
+    return start_worker()
 
 
 def sample_plan(**spec_overrides) -> dict:

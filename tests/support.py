@@ -116,15 +116,35 @@ def celery_worker(queues: str = "celery,executor", concurrency: int = 2, **env: 
     return Process(argv, child_env(**env), ready_marker=" ready.")
 
 
-def gunicorn(port: int, workers: int = 2, **env: str) -> Process:
+def gunicorn(port: int, workers: int = 2, threads: int = 1, **env: str) -> Process:
     argv = [
         str(BIN / "gunicorn"),
         "aiops.wsgi:application",
         f"--bind=127.0.0.1:{port}",
         f"--workers={workers}",
-        "--log-level=warning",
+        f"--threads={threads}",
+        "--log-level=info",
     ]
-    return Process(argv, child_env(**env), ready_marker="")
+    return Process(argv, child_env(**env), ready_marker="Booting worker")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def broker_idle() -> bool:
+    """No task waiting, reserved or unacknowledged in the test broker."""
+    import redis
+
+    client = redis.Redis(
+        unix_socket_path=settings.CELERY_BROKER_URL.removeprefix("redis+socket://")
+    )
+    queued = sum(client.llen(queue) for queue in ("celery", "executor"))
+    return queued == 0 and client.hlen("unacked") == 0
 
 
 def purge_broker() -> None:

@@ -38,7 +38,10 @@ def emit(*, type: str, subject: str, data: dict, source: str = "") -> Outbox:
         source=source or settings.EVENT_SOURCE,
         request_id=request_id_var.get() if request_id_var.get() != "-" else "",
     )
-    transaction.on_commit(_kick_relay)
+    connection = transaction.get_connection()
+    # One kick per transaction is enough: the relay drains everything committed.
+    if not any(callback is _kick_relay for _, callback, _ in connection.run_on_commit):
+        transaction.on_commit(_kick_relay)
     return row
 
 

@@ -1,0 +1,226 @@
+"""`make bench-transitions`: case transitions/s and latency — service layer, HTTP, raw floor.
+
+Each transition writes the same rows three ways: locked case row update + timeline row +
+outbox row in one transaction.
+- service: apps.cases.services.case_transition (django-fsm, guards, outbox, relay kick);
+- http: PATCH /case/{id}/transition through gunicorn (2 workers), 4 client threads;
+- floor: the same SQL through a bare psycopg connection, no Django.
+Median of RUNS runs; written to docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aiops.settings")
+django.setup()
+
+import psycopg  # noqa: E402
+import requests  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.auth.models import User  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from rest_framework.authtoken.models import Token  # noqa: E402
+
+from apps.cases import services  # noqa: E402
+from bench.report import median, percentile, write_section  # noqa: E402
+
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+TRANSITIONS = int(os.environ.get("BENCH_TRANSITIONS", "1000"))
+HTTP_CLIENTS = 4
+# park/resume can repeat forever, so every run makes the same writes on few cases.
+CYCLE = [("park", "bench"), ("resume", "")]
+
+
+def new_cases(count: int, user) -> list[str]:
+    ids = []
+    for _ in range(count):
+        case = services.case_create(actor=user, title="bench", service="bench", environment="b")
+        services.case_transition(case_id=case.pk, event="start_analysis", actor="bench")
+        ids.append(str(case.pk))
+    return ids
+
+
+def timed(fn, count: int) -> tuple[float, list[float]]:
+    latencies = []
+    start = time.perf_counter()
+    for i in range(count):
+        t0 = time.perf_counter()
+        fn(i)
+        latencies.append(time.perf_counter() - t0)
+    return time.perf_counter() - start, latencies
+
+
+def service_run(user) -> tuple[float, list[float]]:
+    (case_id,) = new_cases(1, user)
+
+    def one(i):
+        event, reason = CYCLE[i % 2]
+        services.case_transition(case_id=case_id, event=event, actor="bench", reason=reason)
+
+    return timed(one, TRANSITIONS)
+
+
+FLOOR_SQL = [
+    "SELECT state, version FROM ops_case WHERE id = %(id)s FOR UPDATE",
+    "UPDATE ops_case SET state = %(to)s, version = version + 1, updated_at = now() "
+    "WHERE id = %(id)s",
+    "INSERT INTO case_timeline (case_id, event, from_state, to_state, actor, reason, "
+    "request_id, data, created_at) VALUES (%(id)s, %(event)s, %(from)s, %(to)s, 'bench', "
+    "%(reason)s, '', '{}', now())",
+    "INSERT INTO outbox (event_id, type, source, subject, time, data, request_id, traceparent, "
+    "claimed_by, attempts, last_error) VALUES (%(eid)s, 'evt.case.transition.v1', 'urn:aiops', "
+    "%(id)s, now(), %(data)s, '', '', '', 0, '')",
+]
+
+
+def floor_run(user) -> tuple[float, list[float]]:
+    (case_id,) = new_cases(1, user)
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    states = {"park": ("PLANNING", "PARKED"), "resume": ("PARKED", "PLANNING")}
+    with psycopg.connect(**params) as raw:
+        raw.execute("UPDATE ops_case SET state = 'PLANNING' WHERE id = %s", [case_id])
+        raw.commit()
+
+        def one(i):
+            event, reason = CYCLE[i % 2]
+            frm, to = states[event]
+            args = {"id": case_id, "event": event, "from": frm, "to": to, "reason": reason}
+            args["eid"] = uuid.uuid4()
+            args["data"] = json.dumps({"event": event, "from": frm, "to": to})
+            with raw.transaction():
+                for sql in FLOOR_SQL:
+                    raw.execute(sql, args)
+
+        return timed(one, TRANSITIONS)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(port: int) -> subprocess.Popen:
+    env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(settings.PROMETHEUS_MULTIPROC_DIR))
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "aiops.wsgi:application",
+            f"--bind=127.0.0.1:{port}",
+            "--workers=2",
+            "--log-level=warning",
+        ],
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+                return proc
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def http_run(user, port: int, token: str) -> tuple[float, list[float]]:
+    case_ids = new_cases(HTTP_CLIENTS, user)
+    per_client = TRANSITIONS // HTTP_CLIENTS
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def client(case_id):
+        session = requests.Session()
+        session.headers["Authorization"] = f"Token {token}"
+        url = f"http://127.0.0.1:{port}/case/{case_id}/transition"
+        mine = []
+        for i in range(per_client):
+            event, reason = CYCLE[i % 2]
+            t0 = time.perf_counter()
+            response = session.patch(url, json={"event": event, "reason": reason}, timeout=30)
+            mine.append(time.perf_counter() - t0)
+            response.raise_for_status()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in case_ids]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start, latencies
+
+
+def summarize(runs: list[tuple[float, list[float]]]) -> dict:
+    return {
+        "tps": median([len(lat) / wall for wall, lat in runs]),
+        "p50": median([percentile(lat, 50) for _, lat in runs]) * 1000,
+        "p99": median([percentile(lat, 99) for _, lat in runs]) * 1000,
+    }
+
+
+def purge_broker() -> None:
+    import redis
+
+    socket_path = settings.CELERY_BROKER_URL.removeprefix("redis+socket://")
+    redis.Redis(unix_socket_path=socket_path).flushdb()
+
+
+def main() -> None:
+    call_command("migrate", interactive=False, verbosity=0)
+    user, _ = User.objects.get_or_create(username="bench", defaults={"is_superuser": True})
+    token = Token.objects.get_or_create(user=user)[0].key
+    results = {}
+    results["floor"] = summarize([floor_run(user) for _ in range(RUNS)])
+    results["service"] = summarize([service_run(user) for _ in range(RUNS)])
+    port = free_port()
+    web = start_gunicorn(port)
+    try:
+        results["http"] = summarize([http_run(user, port, token) for _ in range(RUNS)])
+    finally:
+        web.terminate()
+        web.wait()
+        purge_broker()
+    floor = results["floor"]["tps"]
+    rows = [
+        ("raw psycopg transaction (floor)", "floor"),
+        ("service layer (`case_transition`)", "service"),
+        (f"HTTP via gunicorn, 2 workers, {HTTP_CLIENTS} clients", "http"),
+    ]
+    lines = [
+        "## Case transitions (`make bench-transitions`)",
+        "",
+        f"{TRANSITIONS} transitions per run (park/resume on a case), median of {RUNS} runs. Each "
+        "writes the locked case row, a timeline row and an outbox row in one transaction; the "
+        "service and HTTP paths also enqueue the relay kick in Redis after commit.",
+        "",
+        "| path | transitions/s | p50 ms | p99 ms | throughput vs floor |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, key in rows:
+        r = results[key]
+        lines.append(
+            f"| {label} | {r['tps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | "
+            f"{r['tps'] / floor:.2f}x |"
+        )
+    write_section("transitions", "\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
