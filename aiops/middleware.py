@@ -18,10 +18,12 @@ class RequestIdMiddleware:
         request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
         request.request_id = request_id
         token = request_id_var.set(request_id)
+        case_token = case_id_var.set("-")
         try:
             response = self.get_response(request)
         finally:
             request_id_var.reset(token)
+            case_id_var.reset(case_token)
         response["X-Request-ID"] = request_id
         return response
 

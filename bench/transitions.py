@@ -186,8 +186,12 @@ def main() -> None:
     user, _ = User.objects.get_or_create(username="bench", defaults={"is_superuser": True})
     token = Token.objects.get_or_create(user=user)[0].key
     results = {}
-    results["floor"] = summarize([floor_run(user) for _ in range(RUNS)])
-    results["service"] = summarize([service_run(user) for _ in range(RUNS)])
+    floor_runs, service_runs = [], []
+    for _ in range(RUNS):  # interleaved, so drift in machine load hits both alike
+        floor_runs.append(floor_run(user))
+        service_runs.append(service_run(user))
+    results["floor"] = summarize(floor_runs)
+    results["service"] = summarize(service_runs)
     port = free_port()
     web = start_gunicorn(port)
     try:

@@ -2,6 +2,7 @@
 
 import uuid
 
+from aiops.middleware import case_id_var
 from apps.cases.exceptions import CaseNotFound
 from apps.cases.models import CaseTimeline, OpsCase, Outbox
 
@@ -13,9 +14,11 @@ def case_list():
 def case_get(case_id) -> OpsCase:
     try:
         uuid.UUID(str(case_id))
-        return OpsCase.objects.get(pk=case_id)
+        case = OpsCase.objects.get(pk=case_id)
     except (OpsCase.DoesNotExist, ValueError):
         raise CaseNotFound(f"No case {case_id}.") from None
+    case_id_var.set(str(case.pk))
+    return case
 
 
 def case_timeline(case: OpsCase):

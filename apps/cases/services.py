@@ -7,7 +7,7 @@ import uuid
 
 from django.db import transaction
 
-from aiops.middleware import request_id_var
+from aiops.middleware import case_id_var, request_id_var
 from apps.cases import events, metrics
 from apps.cases import workflow as wf
 from apps.cases.exceptions import (
@@ -57,9 +57,11 @@ def lock_case(case_id) -> OpsCase:
     """SELECT … FOR UPDATE the case (inside the caller's transaction) or raise CaseNotFound."""
     try:
         uuid.UUID(str(case_id))
-        return OpsCase.objects.select_for_update().get(pk=case_id)
+        case = OpsCase.objects.select_for_update().get(pk=case_id)
     except (ValueError, OpsCase.DoesNotExist):
         raise CaseNotFound(f"No case {case_id}.") from None
+    case_id_var.set(str(case.pk))  # every later log line of this request/task names the case
+    return case
 
 
 def case_transition(
