@@ -59,7 +59,6 @@ class CaseTransitionView(APIView):
     def patch(self, request, case_id):
         payload = TransitionSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        selectors.case_get(case_id)  # 404 before anything else
         case = services.case_transition(
             case_id=case_id,
             event=payload.validated_data["event"],
