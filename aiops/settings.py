@@ -136,6 +136,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay-sweep": {"task": "apps.cases.tasks.relay_outbox", "schedule": 5.0},
     "idempotency-expire": {"task": "apps.cases.tasks.expire_idempotency", "schedule": 3600.0},
+    # Gatekeeper: pending human approvals past the policy's TTL park their case.
+    "gate-expire-pending": {"task": "apps.gate.tasks.expire_pending_approvals", "schedule": 60.0},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -209,3 +211,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("AIOPS_LOG_LEVEL", "INFO")},
     "loggers": {"pgserver": {"level": "WARNING"}},
 }
+
+# --- Planner and Gatekeeper (apps.planner, apps.gate) ---
+# Failed changes (cases parked after exec/verify failure) within this many days raise risk.
+PLANNER_RECENT_FAILURE_DAYS = int(env("AIOPS_PLANNER_RECENT_FAILURE_DAYS", "7"))
+# The seeded gate policy; `manage.py seed_gate_policy` stores it when it changes.
+GATE_POLICY_FILE = Path(
+    env("AIOPS_GATE_POLICY_FILE", str(BASE_DIR / "config" / "gate-policy.yaml"))
+)

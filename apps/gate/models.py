@@ -28,6 +28,7 @@ class GateDecision(models.Model):
     class Meta:
         db_table = "gate_decision"
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["case", "-created_at"], name="gate_decision_case_idx")]
 
     def __str__(self):
         return f"{self.decision} for {self.case_id}"
@@ -46,3 +47,33 @@ class PlanApproved(models.Model):
 
     def __str__(self):
         return f"approval of plan r{self.plan.revision} for {self.case_id}"
+
+
+class GatePolicy(models.Model):
+    """One version of the gate policy; the highest version is in force. Rows are never edited:
+    saving in the admin (or a changed config/gate-policy.yaml) adds a version."""
+
+    version = models.PositiveIntegerField(unique=True)
+    document = models.JSONField(
+        help_text="approval_ttl_minutes and environments (see config/gate-policy.yaml)"
+    )
+    cedar = models.TextField(blank=True, default="", help_text="Optional Cedar policies")
+    source = models.CharField(
+        max_length=100, help_text="file:<sha256 of the YAML> or admin:<username>"
+    )
+    comment = models.CharField(max_length=300, blank=True, default="")
+    created_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "gate_policy"
+        ordering = ["-version"]
+        verbose_name_plural = "gate policies"
+
+    def __str__(self):
+        return f"gate policy v{self.version}"
+
+    def as_policy(self):
+        from apps.gate.policy import Policy
+
+        return Policy.from_document(self.version, self.document, self.cedar)

@@ -1,4 +1,19 @@
-from apps.gate.models import PlanApproved
+"""Gatekeeper reads: approvals, decisions, the policy in force, pending human approvals."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import yaml
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
+
+from apps.cases import workflow as wf
+from apps.cases.models import OpsCase
+from apps.gate.models import GateDecision, GatePolicy, PlanApproved
+from apps.planner.models import PlanProposed
 from apps.planner.selectors import latest_plan
 
 
@@ -8,3 +23,61 @@ def approved_plan(case_id) -> PlanApproved | None:
     if plan is None:
         return None
     return PlanApproved.objects.filter(plan=plan).select_related("plan").first()
+
+
+def latest_decision(plan) -> GateDecision | None:
+    return GateDecision.objects.filter(plan=plan).order_by("-created_at").first()
+
+
+def policy_in_force() -> GatePolicy:
+    """The highest policy version; seeds version 1 from the policy file on an empty table."""
+    policy = GatePolicy.objects.order_by("-version").first()
+    if policy is not None:
+        return policy
+    from apps.gate.services import policy_seed_from_file
+
+    try:
+        with transaction.atomic():
+            return policy_seed_from_file(actor="system:gate")
+    except IntegrityError:  # seeded concurrently
+        return GatePolicy.objects.order_by("-version").first()
+
+
+def policy_file() -> tuple[dict, str]:
+    """The parsed policy file and its sha256."""
+    raw = Path(settings.GATE_POLICY_FILE).read_bytes()
+    return yaml.safe_load(raw) or {}, hashlib.sha256(raw).hexdigest()
+
+
+def pending_approvals():
+    """Cases at the gate whose latest plan's latest decision is needs_human."""
+    latest = GateDecision.objects.filter(case=OuterRef("pk")).order_by("-created_at")
+    newest_plan = PlanProposed.objects.filter(case=OuterRef("pk")).order_by("-revision")
+    return (
+        OpsCase.objects.filter(state=wf.WAIT_GATE)
+        .annotate(
+            pending_decision=Subquery(latest.values("decision")[:1]),
+            pending_decision_id=Subquery(latest.values("pk")[:1]),
+            pending_since=Subquery(latest.values("created_at")[:1]),
+            pending_plan_id=Subquery(latest.values("plan_id")[:1]),
+            newest_plan_id=Subquery(newest_plan.values("pk")[:1]),
+            pending_risk=Subquery(latest.values("risk")[:1]),
+        )
+        .filter(pending_decision=GateDecision.NEEDS_HUMAN)
+        .order_by("pending_since")
+    )
+
+
+def pending_entries() -> list[dict]:
+    """Pending approvals with their decision and plan, for the admin page."""
+    rows = [c for c in pending_approvals() if c.pending_plan_id == c.newest_plan_id]
+    decisions = GateDecision.objects.in_bulk([c.pending_decision_id for c in rows])
+    plans = PlanProposed.objects.in_bulk([c.pending_plan_id for c in rows])
+    return [
+        {
+            "case": c,
+            "decision": decisions[c.pending_decision_id],
+            "plan": plans[c.pending_plan_id],
+        }
+        for c in rows
+    ]

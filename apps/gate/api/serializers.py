@@ -1,0 +1,46 @@
+from rest_framework import serializers
+
+from apps.gate.models import GateDecision, GatePolicy
+
+
+class GateEvalSerializer(serializers.Serializer):
+    case_id = serializers.UUIDField()
+
+
+class GateApproveSerializer(serializers.Serializer):
+    case_id = serializers.UUIDField()
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class GateRejectSerializer(serializers.Serializer):
+    case_id = serializers.UUIDField()
+    comment = serializers.CharField(max_length=2000)
+
+
+class GateDecisionSerializer(serializers.ModelSerializer):
+    case_id = serializers.UUIDField(read_only=True)
+    case_state = serializers.CharField(source="case.state", read_only=True)
+    plan_revision = serializers.IntegerField(source="plan.revision", read_only=True)
+
+    class Meta:
+        model = GateDecision
+        fields = [
+            "id",
+            "case_id",
+            "case_state",
+            "plan_revision",
+            "decision",
+            "reasons",
+            "policy_version",
+            "risk",
+            "latency_ms",
+            "actor",
+            "comment",
+            "created_at",
+        ]
+
+
+class GatePolicySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = GatePolicy
+        fields = ["version", "document", "cedar", "source", "comment", "created_by", "created_at"]

@@ -1,0 +1,43 @@
+from rest_framework import serializers
+
+from apps.planner.models import PlanProposed
+from apps.planner.templates import TEMPLATES
+
+
+class PlanGenerateSerializer(serializers.Serializer):
+    case_id = serializers.UUIDField()
+    template = serializers.ChoiceField(choices=TEMPLATES, required=False)
+    params = serializers.DictField(required=False)
+    plan = serializers.JSONField(
+        required=False, help_text="An aiops/v1 Plan: an object, or YAML/JSON text"
+    )
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    case_id = serializers.UUIDField(read_only=True)
+    case_state = serializers.CharField(source="case.state", read_only=True)
+    ready = serializers.SerializerMethodField()
+    missing = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PlanProposed
+        fields = [
+            "id",
+            "case_id",
+            "case_state",
+            "revision",
+            "template",
+            "risk_score",
+            "risk_factors",
+            "ready",
+            "missing",
+            "document",
+            "created_by",
+            "created_at",
+        ]
+
+    def get_ready(self, plan) -> bool:
+        return not plan.missing_parts()
+
+    def get_missing(self, plan) -> list[str]:
+        return plan.missing_parts()

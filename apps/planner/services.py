@@ -1,0 +1,160 @@
+"""Planner use cases: propose a plan revision for a case (one transaction)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from apps.cases import events
+from apps.cases import workflow as wf
+from apps.cases.services import fire, lock_case, timeline_note
+from apps.planner import dsl, metrics, selectors, templates
+from apps.planner.exceptions import CaseNotPlanning, PlanInvalid, PlanRequestInvalid
+from apps.planner.models import PlanProposed
+
+
+def plan_generate(
+    *,
+    case_id,
+    actor: str,
+    template: str | None = None,
+    params: dict | None = None,
+    document=None,
+) -> PlanProposed:
+    """Propose the next plan revision of a case, from a template or a hand-written document.
+
+    A case in ANALYZING first takes `analysis_done` (same transaction). Writes plan_proposed
+    (revision = previous + 1) with its risk score and factors, a "plan_proposed" timeline row
+    and evt.plan.proposed.v1. Raises PlanRequestInvalid/PlanInvalid (400), CaseNotFound (404),
+    CaseNotPlanning (409).
+    """
+    if (template is None) == (document is None):
+        raise PlanRequestInvalid("Give either a template or a plan, not both and not neither.")
+    if template is not None and template not in templates.TEMPLATES:
+        raise PlanRequestInvalid(
+            f"Unknown template '{template}'.", known_templates=list(templates.TEMPLATES)
+        )
+    if params is not None and not isinstance(params, dict):
+        raise PlanRequestInvalid("params must be an object.")
+    if document is not None:
+        document = _checked(document)
+    with transaction.atomic():
+        case = lock_case(case_id)
+        if case.state == wf.ANALYZING:
+            fire(case, "analysis_done", actor=actor, reason="plan proposed")
+        if case.state != wf.PLANNING:
+            raise CaseNotPlanning(
+                f"The case is in {case.state}.",
+                state=case.state,
+                allowed_events=wf.allowed_events(case.state),
+            )
+        now = timezone.now()
+        failures = selectors.recent_failed_changes(
+            service=case.service, now=now, days=settings.PLANNER_RECENT_FAILURE_DAYS
+        )
+        if document is None:
+            document = _from_template(case, template, params or {}, now=now, failures=failures)
+        else:
+            _check_target(document, case)
+            score, factors = templates.assess_risk(
+                document["spec"], now=now, recent_failures=failures
+            )
+            document["metadata"]["risk"] = {"score": score, "factors": factors}
+        revision = (case.plans.aggregate(top=Max("revision"))["top"] or 0) + 1
+        risk = document["metadata"]["risk"]
+        plan = PlanProposed.objects.create(
+            case=case,
+            revision=revision,
+            template=document["metadata"].get("template", ""),
+            document=document,
+            schema_valid=True,
+            risk_score=risk["score"],
+            risk_factors=risk["factors"],
+            created_by=actor,
+        )
+        missing = plan.missing_parts()
+        timeline_note(
+            case,
+            event="plan_proposed",
+            actor=actor,
+            reason=(
+                f"revision {revision} ({plan.template or 'hand-written'}), risk {plan.risk_score}"
+            ),
+            data={"plan_id": str(plan.pk), "revision": revision, "missing": missing},
+        )
+        events.emit(
+            type=events.PLAN_PROPOSED,
+            subject=str(case.pk),
+            data={
+                "case_id": str(case.pk),
+                "plan_id": str(plan.pk),
+                "revision": revision,
+                "template": plan.template,
+                "risk": plan.risk_score,
+                "environment": case.environment,
+                "service": case.service,
+                "ready": not missing,
+                "actor": actor,
+            },
+        )
+        transaction.on_commit(
+            lambda: (
+                metrics.plans_proposed_total.labels(template=plan.template or "custom").inc(),
+                metrics.plan_risk_score.observe(plan.risk_score),
+            )
+        )
+    return plan
+
+
+def _checked(document) -> dict:
+    if isinstance(document, str | bytes):
+        try:
+            document = dsl.parse_text(document)
+        except dsl.PlanSyntaxError as exc:
+            raise PlanInvalid(str(exc), errors=[{"path": "$", "message": str(exc)}]) from None
+    errors = dsl.validate(document)
+    if errors:
+        raise PlanInvalid(
+            f"{len(errors)} error(s): " + "; ".join(f"{e['path']}: {e['message']}" for e in errors),
+            errors=errors,
+        )
+    return dsl.normalize(document)
+
+
+def _check_target(document: dict, case) -> None:
+    target = document["spec"]["target"]
+    errors = [
+        {"path": f"$.spec.target.{key}", "message": f"must be the case's {key} '{expected}'"}
+        for key, expected in (("environment", case.environment), ("service", case.service))
+        if target[key] != expected
+    ]
+    if errors:
+        raise PlanInvalid("The plan targets another service or environment.", errors=errors)
+
+
+def _from_template(case, template: str, params: dict, *, now, failures: int) -> dict:
+    target = {"environment": case.environment, "service": case.service}
+    last = None
+    if template in ("rollback", "incident"):
+        last = selectors.last_change(
+            service=case.service, environment=case.environment, exclude_case_id=case.pk
+        )
+    try:
+        if template == "incident":
+            finding = params.get("finding") or case.labels.get("finding") or {}
+            rest = {k: v for k, v in params.items() if k != "finding"}
+            document = templates.build_incident_plan(
+                finding, target, rest, now=now, recent_failures=failures, last_change=last
+            )
+        else:
+            document = templates.build_change_plan(
+                template, target, params, now=now, recent_failures=failures, last_change=last
+            )
+    except templates.TemplateError as exc:
+        raise PlanRequestInvalid(str(exc)) from None
+    errors = dsl.validate(document)
+    if errors:  # a parameter slipped through into an invalid plan: say which
+        raise PlanInvalid("The template produced an invalid plan.", errors=errors)
+    return dsl.normalize(document)

@@ -1,0 +1,65 @@
+"""Plan DSL parsing and validation, without a database."""
+
+import json
+
+from apps.planner import dsl
+from tests.conftest import sample_plan
+
+
+def test_a_complete_plan_is_valid():
+    assert dsl.validate(sample_plan()) == []
+
+
+def test_yaml_and_json_texts_parse_to_the_same_document():
+    import yaml
+
+    plan = sample_plan()
+    assert dsl.parse_text(yaml.safe_dump(plan)) == dsl.parse_text(json.dumps(plan)) == plan
+
+
+def test_yaml_timestamps_stay_strings():
+    assert dsl.parse_text("at: 2026-11-27T10:00:00Z") == {"at": "2026-11-27T10:00:00Z"}
+
+
+def test_each_error_names_its_json_path():
+    plan = sample_plan()
+    plan["spec"]["steps"][0]["adapter"] = "ssh"
+    del plan["spec"]["verify"]["checks"][0]["operator"]
+    paths = [e["path"] for e in dsl.validate(plan)]
+    assert paths == ["$.spec.steps[0].adapter", "$.spec.verify.checks[0]"]
+
+
+def test_unknown_kubernetes_action_is_an_error_at_its_path():
+    plan = sample_plan()
+    plan["spec"]["steps"][0].update(adapter="kubernetes", action="delete_everything")
+    assert [e["path"] for e in dsl.validate(plan)] == ["$.spec.steps[0].action"]
+
+
+def test_duplicate_step_ids_are_an_error():
+    plan = sample_plan()
+    plan["spec"]["rollback"][0]["id"] = plan["spec"]["steps"][0]["id"]
+    assert [e["path"] for e in dsl.validate(plan)] == ["$.spec.rollback[0].id"]
+
+
+def test_a_plan_without_rollback_or_checks_is_valid_but_not_ready():
+    plan = sample_plan(rollback=[], verify={"checks": []})
+    assert dsl.validate(plan) == []
+    assert dsl.missing_parts(plan) == [
+        "at least one rollback step in spec.rollback",
+        "at least one check in spec.verify.checks",
+    ]
+
+
+def test_normalize_fills_step_and_check_defaults():
+    plan = sample_plan()
+    plan["spec"]["steps"] = [{"id": "a", "adapter": "echo", "action": "echo"}]
+    step = dsl.normalize(plan)["spec"]["steps"][0]
+    assert step == {
+        "id": "a",
+        "adapter": "echo",
+        "action": "echo",
+        "params": {},
+        "timeout_s": 300,
+        "retries": 0,
+        "backoff_s": 0,
+    }

@@ -1,0 +1,120 @@
+"""The seed's demo script through the real relay and worker, and racing approvers."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from rest_framework.authtoken.models import Token
+
+from apps.cases.models import CaseTimeline, OpsCase
+from apps.gate import services
+from apps.gate.models import GateDecision, PlanApproved
+from tests.conftest import make_user
+from tests.support import wait_for
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def test_demo_steps_1_to_5_reach_executing_after_the_relay_delivers(worker, api):
+    # 1. create
+    created = api.post(
+        "/case/create",
+        {"title": "checkout p95 up", "service": "checkout", "environment": "staging"},
+        format="json",
+    )
+    assert created.status_code == 201
+    case_id = created.json()["id"]
+    # 2. start_analysis
+    started = api.patch(f"/case/{case_id}/transition", {"event": "start_analysis"}, format="json")
+    assert started.json()["state"] == "ANALYZING"
+    # 3. /plan/generate (restart) — fires analysis_done in the same transaction
+    plan = api.post("/plan/generate", {"case_id": case_id, "template": "restart"}, format="json")
+    assert plan.status_code == 201
+    assert plan.json()["case_state"] == "PLANNING"
+    # 4. EPlanReady
+    ready = api.patch(f"/case/{case_id}/transition", {"event": "EPlanReady"}, format="json")
+    assert ready.json()["state"] == "WAIT_GATE"
+    # 5. /gate/eval: auto-approved; the Orchestrator's subscriber fires gate_approved
+    decision = api.post("/gate/eval", {"case_id": case_id}, format="json")
+    assert decision.status_code == 200
+    assert decision.json()["decision"] == "approved"
+    wait_for(
+        lambda: CaseTimeline.objects.filter(
+            case_id=case_id, event="gate_approved", to_state="EXECUTING"
+        ).exists(),
+        timeout=30,
+        what="gate_approved → EXECUTING",
+    )
+    transition = CaseTimeline.objects.get(case_id=case_id, event="gate_approved")
+    assert transition.actor == "system:orchestrator"
+    assert OpsCase.objects.get(pk=case_id).state == "EXECUTING"
+
+
+def race(count: int, send) -> list[requests.Response]:
+    barrier = threading.Barrier(count)
+
+    def one(index):
+        barrier.wait()
+        return send(index)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def test_two_approvers_at_the_same_moment_produce_one_decision(live_server, api, new_case):
+    services.policy_save(
+        document={"environments": {"prod": {"auto_approve_max": 0, "reject_min": 100}}},
+        cedar="",
+        actor="test",
+    )
+    case = new_case(environment="prod")
+    api.patch(f"/case/{case.pk}/transition", {"event": "start_analysis"}, format="json")
+    api.post("/plan/generate", {"case_id": str(case.pk), "template": "restart"}, format="json")
+    api.patch(f"/case/{case.pk}/transition", {"event": "plan_ready"}, format="json")
+    assert services.gate_eval(case_id=case.pk, actor="olga").decision == "needs_human"
+    tokens = [Token.objects.create(user=make_user(name, "approver")).key for name in ("ann", "ben")]
+
+    def send(index):
+        return requests.post(
+            f"{live_server.url}/gate/approve",
+            json={"case_id": str(case.pk), "comment": f"go {index}"},
+            headers={"Authorization": f"Token {tokens[index]}"},
+            timeout=60,
+        )
+
+    statuses = sorted(r.status_code for r in race(2, send))
+    assert statuses == [200, 409]
+    assert GateDecision.objects.filter(case=case, decision="approved").count() == 1
+    assert PlanApproved.objects.filter(case=case).count() == 1
+    assert CaseTimeline.objects.filter(case=case, event="gate_decision").count() == 2
+
+
+def test_an_approver_and_a_rejecter_at_the_same_moment_produce_one_decision(
+    live_server, api, new_case
+):
+    services.policy_save(
+        document={"environments": {"prod": {"auto_approve_max": 0, "reject_min": 100}}},
+        cedar="",
+        actor="test",
+    )
+    case = new_case(environment="prod")
+    api.patch(f"/case/{case.pk}/transition", {"event": "start_analysis"}, format="json")
+    api.post("/plan/generate", {"case_id": str(case.pk), "template": "restart"}, format="json")
+    api.patch(f"/case/{case.pk}/transition", {"event": "plan_ready"}, format="json")
+    services.gate_eval(case_id=case.pk, actor="olga")
+    token = Token.objects.create(user=make_user("ann", "approver")).key
+
+    def send(index):
+        path = ("approve", "reject")[index]
+        return requests.post(
+            f"{live_server.url}/gate/{path}",
+            json={"case_id": str(case.pk), "comment": "decided"},
+            headers={"Authorization": f"Token {token}"},
+            timeout=60,
+        )
+
+    statuses = sorted(r.status_code for r in race(2, send))
+    assert statuses == [200, 409]
+    human = GateDecision.objects.filter(case=case).exclude(decision="needs_human")
+    assert human.count() == 1
