@@ -138,6 +138,8 @@ CELERY_BEAT_SCHEDULE = {
     "idempotency-expire": {"task": "apps.cases.tasks.expire_idempotency", "schedule": 3600.0},
     # Gatekeeper: pending human approvals past the policy's TTL park their case.
     "gate-expire-pending": {"task": "apps.gate.tasks.expire_pending_approvals", "schedule": 60.0},
+    "metric-retention": {"task": "apps.sensor.tasks.expire_metrics", "schedule": 3600.0},
+    "verify-sweep": {"task": "apps.verifier.tasks.sweep_verifications", "schedule": 60.0},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -175,6 +177,48 @@ OUTBOX_CLAIM_SECONDS = int(env("AIOPS_OUTBOX_CLAIM_SECONDS", "30"))
 EVENT_SOURCE = env("AIOPS_EVENT_SOURCE", "urn:aiops")
 HANDLER_MAX_RETRIES = int(env("AIOPS_HANDLER_MAX_RETRIES", "3"))
 HANDLER_RETRY_BACKOFF_SECONDS = float(env("AIOPS_HANDLER_RETRY_BACKOFF", "1"))
+
+# --- Executor (apps/executor) ---
+# A running step's lease; its heartbeat renews it every third of this. An expired lease means
+# the worker died: the sweeper (every EXEC_SWEEP_SECONDS) retries the step or fails the run.
+EXEC_LEASE_SECONDS = float(env("AIOPS_EXEC_LEASE_SECONDS", "30"))
+EXEC_SWEEP_SECONDS = float(env("AIOPS_EXEC_SWEEP_SECONDS", "10"))
+CELERY_BEAT_SCHEDULE["executor-sweep"] = {
+    "task": "apps.executor.tasks.sweep_steps",
+    "schedule": EXEC_SWEEP_SECONDS,
+}
+# On SIGTERM a running step gets this long to finish before it is stopped and handed back.
+EXEC_DRAIN_SECONDS = float(env("AIOPS_EXEC_DRAIN_SECONDS", "10"))
+EXEC_LOG_DIR = Path(env("AIOPS_EXEC_LOG_DIR", str(DATA_DIR / "logs")))
+EXEC_LOG_MAX_BYTES = int(env("AIOPS_EXEC_LOG_MAX_BYTES", str(256 * 1024)))
+AIOPS_SCRIPT_DIR = Path(env("AIOPS_SCRIPT_DIR", str(BASE_DIR / "ops-scripts"))).resolve()
+EXEC_K8S_NAMESPACES = [
+    n.strip() for n in env("AIOPS_EXEC_K8S_NAMESPACES", "").split(",") if n.strip()
+]
+KUBECONFIG = env("KUBECONFIG")
+EXEC_HTTP_ALLOWED_HOSTS = [
+    h.strip().lower() for h in env("AIOPS_EXEC_HTTP_ALLOWED_HOSTS", "").split(",") if h.strip()
+]
+
+# --- Sensor: metric ingestion (apps/sensor) ---
+METRIC_RETENTION_DAYS = int(env("AIOPS_METRIC_RETENTION_DAYS", "14"))
+INGEST_MAX_POINTS = int(env("AIOPS_INGEST_MAX_POINTS", "10000"))
+# Clock skew allowed for a point's timestamp ahead of the server's clock.
+INGEST_MAX_FUTURE_SECONDS = int(env("AIOPS_INGEST_MAX_FUTURE_SECONDS", "300"))
+INGEST_MAX_ERRORS_SHOWN = int(env("AIOPS_INGEST_MAX_ERRORS_SHOWN", "100"))
+
+# --- Verifier (apps/verifier) ---
+# Defaults for a plan's spec.verify fields it leaves out.
+VERIFY_DEFAULT_DELAY_S = int(env("AIOPS_VERIFY_DELAY_S", "60"))
+VERIFY_DEFAULT_WINDOW_S = int(env("AIOPS_VERIFY_WINDOW_S", "300"))
+VERIFY_DEFAULT_NO_DATA = env("AIOPS_VERIFY_NO_DATA", "inconclusive")
+# Where checks naming a `metric` read from: "metric_1m" or "prometheus" (a `promql` check
+# always reads Prometheus). Prometheus series carry the case's service in this label.
+VERIFY_METRIC_SOURCE = env("AIOPS_VERIFY_METRIC_SOURCE", "metric_1m")
+PROMETHEUS_SERVICE_LABEL = env("AIOPS_PROMETHEUS_SERVICE_LABEL", "service")
+PROMETHEUS_TIMEOUT_S = float(env("AIOPS_PROMETHEUS_TIMEOUT_S", "10"))
+# A case still in VERIFYING this long after its verification was due is evaluated again.
+VERIFY_OVERDUE_S = int(env("AIOPS_VERIFY_OVERDUE_S", "300"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -156,3 +156,74 @@ def drive_to_executing(case, operator_name: str = "olga", document: dict | None 
     )
     PlanApproved.objects.create(case=case, plan=plan, decision=decision, approved_by="test")
     return case_transition(case_id=case.pk, event="gate_approved", actor=operator_name)
+
+
+def drive_to_verifying(case, operator_name: str = "olga", document: dict | None = None):
+    """Put a case in VERIFYING: drive_to_executing, a succeeded exec_run, then exec_done.
+
+    Writes the run row directly (the executor tests exercise real runs)."""
+    from django.utils import timezone
+
+    from apps.cases.services import case_transition
+    from apps.executor.models import ExecRun
+
+    drive_to_executing(case, operator_name=operator_name, document=document)
+    now = timezone.now()
+    ExecRun.objects.create(
+        case=case,
+        document=document or sample_plan(),
+        status=ExecRun.SUCCEEDED,
+        actor=operator_name,
+        started_at=now,
+        finished_at=now,
+    )
+    return case_transition(case_id=case.pk, event="exec_done", actor=operator_name)
+
+
+def plan_step(step_id: str, adapter: str = "echo", action: str = "echo", **fields) -> dict:
+    """One step of a Plan's spec.steps / spec.rollback (executor tests)."""
+    step = {
+        "id": step_id,
+        "adapter": adapter,
+        "action": action,
+        "params": {},
+        "timeout_s": 30,
+        "retries": 0,
+        "backoff_s": 0,
+    }
+    step.update(fields)
+    return step
+
+
+def wait_run_finished(case, timeout: float = 60):
+    """The case's latest exec_run once it is no longer pending/running (executor tests)."""
+    from apps.executor.models import ExecRun
+
+    def finished():
+        run = ExecRun.objects.filter(case=case).order_by("-created_at").first()
+        return run if run is not None and run.status not in ExecRun.ACTIVE else None
+
+    return support.wait_for(finished, timeout=timeout, what="the run to finish")
+
+
+def wait_case_state(case, state: str, timeout: float = 60):
+    from apps.cases.models import OpsCase
+
+    return support.wait_for(
+        lambda: OpsCase.objects.filter(pk=case.pk, state=state).first(),
+        timeout=timeout,
+        what=f"case {case.pk} to reach {state}",
+    )
+
+
+def wait_transition(case, event: str, timeout: float = 60):
+    """The case's timeline row for transition `event` once it happened (executor tests).
+
+    Waits on the timeline, not the current state: later modules may move the case on."""
+    from apps.cases.models import CaseTimeline
+
+    return support.wait_for(
+        lambda: CaseTimeline.objects.filter(case=case, event=event).first(),
+        timeout=timeout,
+        what=f"transition {event} of case {case.pk}",
+    )

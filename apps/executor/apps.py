@@ -5,3 +5,10 @@ class ExecutorConfig(AppConfig):
     name = "apps.executor"
     label = "executor"
     verbose_name = "Executor"
+
+    def ready(self):
+        from apps.cases.guards import register_guard
+        from apps.executor import handlers, tasks  # noqa: F401  (subscribers, worker signals)
+        from apps.executor.guards import exec_done
+
+        register_guard("exec_done", exec_done)

@@ -5,3 +5,10 @@ class VerifierConfig(AppConfig):
     name = "apps.verifier"
     label = "verifier"
     verbose_name = "Verifier"
+
+    def ready(self):
+        from apps.cases.guards import register_guard
+        from apps.verifier import handlers  # noqa: F401 — registers the subscriber
+        from apps.verifier.guards import verify_pass
+
+        register_guard("verify_pass", verify_pass)

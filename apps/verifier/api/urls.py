@@ -1,1 +1,11 @@
-urlpatterns: list = []
+from django.urls import path
+
+from apps.verifier.api import views
+
+urlpatterns = [
+    path(
+        "verify/<str:case_id>/checkpoints",
+        views.CheckpointListView.as_view(),
+        name="verify-checkpoints",
+    ),
+]

@@ -1,0 +1,107 @@
+"""The adapter port: one small interface every executor adapter implements.
+
+`run(step, ctx)` performs one attempt of one plan step and returns an `Outcome`. It runs in a
+worker outside any transaction, must respect `ctx.deadline` (the attempt's timeout) and stop
+promptly when `ctx.cancelled` is set (the run was cancelled or the worker is draining).
+Raising `StepError` fails the attempt with a readable message; any other exception is
+recorded as a failure too, but that is a bug in the adapter.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+
+class StepError(Exception):
+    """An attempt failed. `retryable=False` skips the remaining retries (bad input, refused)."""
+
+    def __init__(self, message: str, *, retryable: bool = True, exit_code: int | None = None):
+        super().__init__(message)
+        self.retryable = retryable
+        self.exit_code = exit_code
+        self.outcome: Outcome | None = None  # what the attempt produced before failing
+
+
+class StepTimeout(StepError):
+    """The attempt ran past its timeout_s."""
+
+
+class StepCancelled(StepError):
+    """The attempt was stopped because the run was cancelled or the worker is draining."""
+
+
+@dataclass
+class StepSpec:
+    """What an adapter needs from the exec_step row (kept free of the ORM)."""
+
+    step_id: str
+    adapter: str
+    action: str
+    params: dict
+    timeout_s: float
+    attempt: int
+    message_id: str
+    case_id: str
+    run_id: str
+    target: dict = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    result: dict = field(default_factory=dict)
+    exit_code: int | None = None
+    stdout: bytes = b""
+    stderr: bytes = b""
+
+
+class Context:
+    """The attempt's deadline and cancel flag, shared with the runner's heartbeat thread."""
+
+    def __init__(self, timeout_s: float):
+        self.started = time.monotonic()
+        self.deadline = self.started + timeout_s
+        self.timeout_s = timeout_s
+        self.cancelled = threading.Event()
+        self.cancel_reason = ""
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def cancel(self, reason: str) -> None:
+        self.cancel_reason = reason
+        self.cancelled.set()
+
+    def check(self) -> None:
+        """Raise StepCancelled / StepTimeout when the attempt must stop now."""
+        if self.cancelled.is_set():
+            raise StepCancelled(self.cancel_reason or "cancelled")
+        if time.monotonic() >= self.deadline:
+            raise StepTimeout(f"timed out after {self.timeout_s:g}s")
+
+    def wait(self, seconds: float) -> None:
+        """Sleep up to `seconds`, waking for cancel or the deadline (then raise)."""
+        end = min(time.monotonic() + seconds, self.deadline)
+        while True:
+            self.check()
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            self.cancelled.wait(min(left, 0.2))
+
+
+class Adapter:
+    name = ""
+    actions: tuple[str, ...] = ()
+
+    def run(self, step: StepSpec, ctx: Context) -> Outcome:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def check_action(self, step: StepSpec) -> None:
+        if step.action not in self.actions:
+            raise StepError(
+                f"adapter '{self.name}' has no action '{step.action}' "
+                f"(known: {', '.join(self.actions)})",
+                retryable=False,
+            )

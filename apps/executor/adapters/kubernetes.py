@@ -1,0 +1,214 @@
+"""kubernetes: Deployment changes through the official client (kubeconfig or in-cluster).
+
+Actions on the Deployment params.name (default spec.target.name) in params.namespace
+(default spec.target.namespace), which must be in settings.EXEC_K8S_NAMESPACES (empty:
+none allowed): rollout_restart; set_image {image, container (optional if only one)};
+scale {replicas}; rollout_status (waits until the new ReplicaSet is rolled out and
+available, or the attempt times out); rollout_undo {to_revision?} (back to the previous
+ReplicaSet's template, as `kubectl rollout undo` does).
+API 5xx/429 and connection errors are retryable; 4xx are not.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import urllib3
+from django.conf import settings
+
+from apps.executor.adapters.base import Adapter, Context, Outcome, StepError, StepSpec
+
+REVISION = "deployment.kubernetes.io/revision"
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+
+
+def api_client():
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+
+    try:
+        if settings.KUBECONFIG:
+            return config.new_client_from_config(config_file=settings.KUBECONFIG)
+        configuration = client.Configuration()
+        config.load_incluster_config(client_configuration=configuration)
+        return client.ApiClient(configuration)
+    except (ConfigException, OSError) as exc:
+        raise StepError(
+            f"no Kubernetes configuration (set KUBECONFIG or run in-cluster): {exc}",
+            retryable=False,
+        ) from None
+
+
+class KubernetesAdapter(Adapter):
+    name = "kubernetes"
+    actions = ("rollout_restart", "set_image", "scale", "rollout_status", "rollout_undo")
+
+    def run(self, step: StepSpec, ctx: Context) -> Outcome:
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+
+        self.check_action(step)
+        params = step.params
+        namespace = params.get("namespace") or step.target.get("namespace") or ""
+        name = params.get("name") or step.target.get("name") or ""
+        if not isinstance(namespace, str) or not isinstance(name, str) or not name or not namespace:
+            raise StepError("kubernetes needs a namespace and a Deployment name", retryable=False)
+        if params.get("kind", "Deployment") != "Deployment":
+            raise StepError("kubernetes actions apply to a Deployment only", retryable=False)
+        if namespace not in settings.EXEC_K8S_NAMESPACES:
+            raise StepError(
+                f"namespace {namespace!r} is not in the allow-list (AIOPS_EXEC_K8S_NAMESPACES)",
+                retryable=False,
+            )
+        with api_client() as api:
+            apps = client.AppsV1Api(api)
+            call = _Calls(apps, api, namespace, name, ctx)
+            try:
+                result = getattr(self, step.action)(call, params, ctx)
+            except ApiException as exc:
+                retryable = exc.status is None or exc.status >= 500 or exc.status == 429
+                raise StepError(
+                    f"Kubernetes API {exc.status} {exc.reason}: {(exc.body or '')[:300]}",
+                    retryable=retryable,
+                ) from None
+            except urllib3.exceptions.HTTPError as exc:
+                if ctx.remaining() <= 0:
+                    ctx.check()
+                raise StepError(f"Kubernetes API unreachable: {exc}") from None
+        result.update({"namespace": namespace, "name": name, "action": step.action})
+        return Outcome(result=result, stdout=(_summary(result) + "\n").encode())
+
+    def rollout_restart(self, call, params, ctx):
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}}
+        deployment = call.patch(patch)
+        return {"restarted_at": now, "generation": deployment.metadata.generation}
+
+    def set_image(self, call, params, ctx):
+        container, image = params.get("container"), params.get("image")
+        if not isinstance(image, str) or not image:
+            raise StepError("set_image needs params image (and container)", retryable=False)
+        if container is None:
+            # Like `kubectl set image` with one container: no name needed when unambiguous.
+            names = [c.name for c in call.read().spec.template.spec.containers]
+            if len(names) != 1:
+                raise StepError(
+                    f"set_image needs params container: the pod has {', '.join(names)}",
+                    retryable=False,
+                )
+            container = names[0]
+        if not isinstance(container, str):
+            raise StepError("set_image params container must be a string", retryable=False)
+        patch = {
+            "spec": {"template": {"spec": {"containers": [{"name": container, "image": image}]}}}
+        }
+        deployment = call.patch(patch)
+        return {
+            "image": image,
+            "container": container,
+            "generation": deployment.metadata.generation,
+        }
+
+    def scale(self, call, params, ctx):
+        replicas = params.get("replicas")
+        if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
+            raise StepError("scale needs params replicas (an integer ≥ 0)", retryable=False)
+        deployment = call.patch({"spec": {"replicas": replicas}})
+        return {"replicas": deployment.spec.replicas}
+
+    def rollout_status(self, call, params, ctx):
+        poll_s = max(0.1, float(params.get("poll_s", 1)))
+        polls = 0
+        while True:
+            ctx.check()
+            deployment = call.read()
+            polls += 1
+            done, message = rollout_complete(deployment)
+            if done:
+                return {"message": message, "polls": polls, "revision": _revision(deployment)}
+            ctx.wait(poll_s)
+
+    def rollout_undo(self, call, params, ctx):
+        deployment = call.read()
+        current = _revision(deployment)
+        selector = ",".join(
+            f"{k}={v}" for k, v in (deployment.spec.selector.match_labels or {}).items()
+        )
+        owned = [
+            rs
+            for rs in call.replica_sets(selector)
+            if any(ref.uid == deployment.metadata.uid for ref in rs.metadata.owner_references or [])
+        ]
+        wanted = params.get("to_revision")
+        candidates = sorted(
+            (
+                r
+                for r in owned
+                if _revision(r) != current and (not wanted or _revision(r) == wanted)
+            ),
+            key=_revision,
+        )
+        candidates = [r for r in candidates if wanted or _revision(r) < current]
+        if not candidates:
+            raise StepError(
+                f"no earlier revision to roll back to (current {current})", retryable=False
+            )
+        target = candidates[-1]
+        template = call.api.sanitize_for_serialization(target.spec.template)
+        template.get("metadata", {}).get("labels", {}).pop("pod-template-hash", None)
+        call.patch([{"op": "replace", "path": "/spec/template", "value": template}])
+        return {"from_revision": current, "to_revision": _revision(target)}
+
+
+class _Calls:
+    """The few API calls the actions make, each bounded by the attempt's remaining time."""
+
+    def __init__(self, apps, api, namespace, name, ctx: Context):
+        self.apps, self.api, self.namespace, self.name, self.ctx = apps, api, namespace, name, ctx
+
+    def _timeout(self) -> float:
+        self.ctx.check()
+        return max(0.1, self.ctx.remaining())
+
+    def read(self):
+        return self.apps.read_namespaced_deployment(
+            self.name, self.namespace, _request_timeout=self._timeout()
+        )
+
+    def patch(self, body):
+        return self.apps.patch_namespaced_deployment(
+            self.name, self.namespace, body, _request_timeout=self._timeout()
+        )
+
+    def replica_sets(self, selector: str):
+        return self.apps.list_namespaced_replica_set(
+            self.namespace, label_selector=selector, _request_timeout=self._timeout()
+        ).items
+
+
+def rollout_complete(deployment) -> tuple[bool, str]:
+    """kubectl's rollout-status rule for a Deployment."""
+    spec, status, meta = deployment.spec, deployment.status, deployment.metadata
+    if status is None or (status.observed_generation or 0) < (meta.generation or 0):
+        return False, "waiting for the rollout to be observed"
+    for condition in status.conditions or []:
+        if condition.type == "Progressing" and condition.reason == "ProgressDeadlineExceeded":
+            raise StepError(f"rollout exceeded its progress deadline: {condition.message}")
+    want = spec.replicas if spec.replicas is not None else 1
+    updated = status.updated_replicas or 0
+    if updated < want:
+        return False, f"{updated} of {want} updated replicas"
+    if (status.replicas or 0) > updated:
+        return False, f"{(status.replicas or 0) - updated} old replicas pending termination"
+    if (status.available_replicas or 0) < updated:
+        return False, f"{status.available_replicas or 0} of {updated} updated replicas available"
+    return True, f"deployment successfully rolled out ({want} replicas)"
+
+
+def _revision(obj) -> int:
+    value = (obj.metadata.annotations or {}).get(REVISION, "0")
+    return int(value) if str(value).isdigit() else 0
+
+
+def _summary(result: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in result.items())

@@ -1,0 +1,67 @@
+from rest_framework import serializers
+
+from apps.executor.models import ExecRun, ExecStep
+
+
+class ExecRequestSerializer(serializers.Serializer):
+    case_id = serializers.UUIDField()
+
+
+class ExecStepSerializer(serializers.ModelSerializer):
+    duration_s = serializers.FloatField(read_only=True)
+
+    class Meta:
+        model = ExecStep
+        fields = [
+            "id",
+            "phase",
+            "index",
+            "step_id",
+            "adapter",
+            "action",
+            "attempt",
+            "message_id",
+            "status",
+            "worker",
+            "queued_at",
+            "started_at",
+            "finished_at",
+            "heartbeat_at",
+            "lease_expires_at",
+            "duration_s",
+            "exit_code",
+            "result",
+            "error",
+            "stdout_ref",
+            "stderr_ref",
+        ]
+
+
+class ExecRunSerializer(serializers.ModelSerializer):
+    case = serializers.UUIDField(source="case_id", read_only=True)
+    steps = ExecStepSerializer(many=True, read_only=True)
+    duration_s = serializers.FloatField(read_only=True)
+
+    class Meta:
+        model = ExecRun
+        fields = [
+            "id",
+            "case",
+            "status",
+            "phase",
+            "cancel_requested",
+            "reason",
+            "actor",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "duration_s",
+            "steps",
+        ]
+
+
+class StepOutputSerializer(serializers.Serializer):
+    step = serializers.IntegerField()
+    status = serializers.CharField()
+    stdout = serializers.CharField(allow_blank=True)
+    stderr = serializers.CharField(allow_blank=True)

@@ -1,0 +1,81 @@
+"""Thin HTTP layer over the executor services."""
+
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.cases.idempotency import idempotent
+from apps.cases.services import actor_name
+from apps.executor import logstore, selectors, services
+from apps.executor.api.serializers import (
+    ExecRequestSerializer,
+    ExecRunSerializer,
+    StepOutputSerializer,
+)
+
+IDEMPOTENCY_KEY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)
+
+
+class ExecStartView(APIView):
+    @extend_schema(
+        request=ExecRequestSerializer,
+        responses={202: ExecRunSerializer},
+        parameters=[IDEMPOTENCY_KEY],
+        description="Run the case's approved plan. 409 unless the case is EXECUTING with an "
+        "approved plan and no active run (the active run's id is in `run_id`).",
+    )
+    @idempotent
+    def post(self, request):
+        payload = ExecRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        run = services.exec_start(
+            case_id=payload.validated_data["case_id"], actor=actor_name(request.user)
+        )
+        run = selectors.run_get(run.pk)
+        return Response(
+            ExecRunSerializer(run).data,
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": reverse("exec-run-detail", args=[run.pk])},
+        )
+
+
+class ExecRunListView(generics.ListAPIView):
+    serializer_class = ExecRunSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("case_id", str, required=False)])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        case_id = self.request.query_params.get("case_id")
+        try:
+            return selectors.run_list(case_id).prefetch_related("steps")
+        except ValueError:
+            return selectors.run_list().none()
+
+
+class ExecRunDetailView(APIView):
+    @extend_schema(responses={200: ExecRunSerializer})
+    def get(self, request, run_id):
+        return Response(ExecRunSerializer(selectors.run_get(run_id)).data)
+
+
+class StepOutputView(APIView):
+    @extend_schema(
+        responses={200: StepOutputSerializer},
+        parameters=[OpenApiParameter("tail", int, required=False)],
+    )
+    def get(self, request, step_id):
+        step = selectors.step_get(step_id)
+        tail = request.query_params.get("tail")
+        tail_bytes = int(tail) if tail and tail.isdigit() else None
+        return Response(
+            {
+                "step": step.pk,
+                "status": step.status,
+                "stdout": logstore.read(step.stdout_ref, tail_bytes=tail_bytes),
+                "stderr": logstore.read(step.stderr_ref, tail_bytes=tail_bytes),
+            }
+        )

@@ -1,0 +1,184 @@
+"""The step runner: runs one claimed step attempt in a Celery worker.
+
+Claim (short transaction) → adapter outside any transaction, with a heartbeat thread that
+renews the lease and watches for cancellation → logs to the log store → record (short
+transaction, which queues what comes next). A redelivered message finds its attempt
+already claimed and does nothing. On SIGTERM the attempt gets EXEC_DRAIN_SECONDS to finish;
+after that it is stopped and handed back to the queue, so a restarting worker never takes
+a half-known step down with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+
+from django.conf import settings
+from django.db import connection
+
+from apps.executor import logstore, services
+from apps.executor.adapters import get_adapter
+from apps.executor.adapters.base import (
+    Context,
+    Outcome,
+    StepCancelled,
+    StepError,
+    StepSpec,
+    StepTimeout,
+)
+from apps.executor.models import ExecStep
+
+log = logging.getLogger(__name__)
+
+# The attempt running in this process (one at a time per prefork child) and the drain flag.
+_current: Context | None = None
+_draining = threading.Event()
+
+
+def execute(message_id: str, *, worker: str = "") -> str:
+    """Run the attempt behind `message_id` once. Returns what happened, for logs and tests."""
+    global _current
+    step = services.step_claim(message_id, worker=worker or f"pid-{os.getpid()}")
+    if step is None:
+        log.info("step message %s already taken; duplicate delivery ignored", message_id)
+        return "duplicate"
+    if step.run.cancel_requested:
+        services.step_record(
+            step, status=ExecStep.CANCELLED, error="run cancelled before the step started"
+        )
+        return ExecStep.CANCELLED
+    ctx = Context(step.timeout_s)
+    heartbeat = _Heartbeat(step, ctx)
+    _current = ctx
+    previous_handler = _install_drain_handler()
+    heartbeat.start()
+    status, error, retryable, outcome = ExecStep.SUCCEEDED, "", True, Outcome()
+    try:
+        spec = StepSpec(
+            step_id=step.step_id,
+            adapter=step.adapter,
+            action=step.action,
+            params=step.params,
+            timeout_s=step.timeout_s,
+            attempt=step.attempt,
+            message_id=str(step.message_id),
+            case_id=str(step.run.case_id),
+            run_id=str(step.run_id),
+            target=(step.run.document.get("spec") or {}).get("target") or {},
+        )
+        outcome = get_adapter(step.adapter).run(spec, ctx)
+        if time.monotonic() > ctx.deadline + 1:
+            status, error = ExecStep.TIMED_OUT, f"finished after its timeout of {step.timeout_s:g}s"
+    except StepTimeout as exc:
+        status, error, outcome = ExecStep.TIMED_OUT, str(exc), exc.outcome or outcome
+    except StepCancelled as exc:
+        outcome = exc.outcome or outcome
+        if _draining.is_set() and not heartbeat.cancel_seen and not heartbeat.lost:
+            heartbeat.stop()
+            _current = None
+            _restore_handler(previous_handler)
+            handed = services.step_hand_back(step)
+            log.warning("worker draining: step %s handed back (%s)", step, handed)
+            return "handed_back"
+        status, error = ExecStep.CANCELLED, str(exc)
+    except StepError as exc:
+        status, error, retryable = ExecStep.FAILED, str(exc), exc.retryable
+        outcome = exc.outcome or outcome
+    except Exception as exc:  # an adapter bug must still end the attempt, never hang the run
+        log.exception("adapter %s crashed on %s", step.adapter, step)
+        status, error = ExecStep.FAILED, f"{type(exc).__name__}: {exc}"
+    finally:
+        heartbeat.stop()
+        _current = None
+        _restore_handler(previous_handler)
+    refs = {}
+    for stream, data in (("stdout", outcome.stdout), ("stderr", outcome.stderr)):
+        try:
+            refs[stream] = logstore.save(
+                run_id=step.run_id, step_pk=step.pk, stream=stream, data=data
+            )
+        except OSError as exc:  # a full disk must not strand the step in "running"
+            log.error("could not store the %s of %s: %s", stream, step, exc)
+            refs[stream] = ""
+    recorded = services.step_record(
+        step,
+        status=status,
+        result=_jsonable(outcome.result),
+        error=error,
+        exit_code=outcome.exit_code,
+        stdout_ref=refs["stdout"],
+        stderr_ref=refs["stderr"],
+        retryable=retryable,
+    )
+    return status if recorded else "discarded"
+
+
+class _Heartbeat(threading.Thread):
+    """Renews the attempt's lease; stops the adapter if the run is cancelled or the lease
+    was taken over by the sweeper. Uses (and closes) its own database connection."""
+
+    def __init__(self, step: ExecStep, ctx: Context):
+        super().__init__(daemon=True, name=f"heartbeat-{step.pk}")
+        self.step, self.ctx = step, ctx
+        self.interval = max(0.2, min(settings.EXEC_LEASE_SECONDS / 3, 2.0))
+        self._halt = threading.Event()
+        self.cancel_seen = self.lost = False
+
+    def run(self):
+        try:
+            while not self._halt.wait(self.interval):
+                try:
+                    alive, cancel = services.step_heartbeat(self.step)
+                except Exception:
+                    log.exception("heartbeat of %s failed; the lease may lapse", self.step)
+                    continue
+                if not alive:
+                    self.lost = True
+                    self.ctx.cancel("the step's lease was lost and the step taken over")
+                elif cancel:
+                    self.cancel_seen = True
+                    self.ctx.cancel("run cancelled: the case was parked")
+        finally:
+            connection.close()
+
+    def stop(self):
+        self._halt.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(5)
+
+
+def _jsonable(value):
+    import json
+
+    return json.loads(json.dumps(value, default=str))
+
+
+# --- graceful drain ---
+# Installed only while a step runs, over billiard's own SIGTERM handler (which would exit
+# the pool process at once and strand the attempt until its lease expired).
+
+
+def _install_drain_handler():
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    _draining.clear()
+    return signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _restore_handler(previous) -> None:
+    if previous is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _on_sigterm(signum, frame) -> None:
+    ctx = _current
+    if ctx is None or _draining.is_set():
+        return
+    _draining.set()
+    log.warning("SIGTERM: the running step may finish for up to %ss", settings.EXEC_DRAIN_SECONDS)
+    timer = threading.Timer(settings.EXEC_DRAIN_SECONDS, ctx.cancel, args=["worker shutting down"])
+    timer.daemon = True
+    timer.start()

@@ -1,0 +1,31 @@
+"""Reads for the API, the admin and other modules."""
+
+from django.core.exceptions import ValidationError
+
+from aiops.problems import NotFound
+from apps.executor.models import ExecRun, ExecStep
+
+
+def latest_run(case_id) -> ExecRun | None:
+    return ExecRun.objects.filter(case_id=case_id).order_by("-created_at").first()
+
+
+def run_get(run_id) -> ExecRun:
+    try:
+        return ExecRun.objects.prefetch_related("steps").get(pk=run_id)
+    except (ExecRun.DoesNotExist, ValueError, ValidationError):
+        raise NotFound(f"No run {run_id}.") from None
+
+
+def step_get(step_pk) -> ExecStep:
+    try:
+        return ExecStep.objects.select_related("run").get(pk=int(step_pk))
+    except (ExecStep.DoesNotExist, ValueError):
+        raise NotFound(f"No step {step_pk}.") from None
+
+
+def run_list(case_id=None):
+    runs = ExecRun.objects.all()
+    if case_id:
+        runs = runs.filter(case_id=case_id)
+    return runs

@@ -1,0 +1,350 @@
+"""Executor use cases. Each write is one short transaction; adapters run outside them.
+
+A run moves forward one step attempt at a time: `exec_start` queues the first attempt;
+`step_claim` lets exactly one delivery of an attempt's message run it; `step_record` stores
+the outcome, emits evt.exec.step_result.v1 and queues what comes next (the next step, a
+retry after backoff, the rollback steps) or finishes the run with evt.exec.done.v1 /
+evt.exec.failed.v1. `sweep_steps` recovers attempts whose worker died (expired lease).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from apps.cases import events
+from apps.cases.services import lock_case, timeline_note
+from apps.cases.workflow import EXECUTING
+from apps.executor import metrics
+from apps.executor.exceptions import ExecNotAllowed, RunActive
+from apps.executor.models import ExecRun, ExecStep
+from apps.gate.selectors import approved_plan
+
+log = logging.getLogger(__name__)
+ACTOR = "system:executor"
+DEFAULT_TIMEOUT_S = 300
+
+
+def exec_start(*, case_id, actor: str) -> ExecRun:
+    """Start a run of the case's approved plan; its first step is queued on commit.
+
+    Raises CaseNotFound (404), ExecNotAllowed (409: not EXECUTING / no approved plan / this
+    plan revision already ran successfully),
+    RunActive (409, with run_id: a run of this case is still pending or running).
+    """
+    with transaction.atomic():
+        case = lock_case(case_id)
+        if case.state != EXECUTING:
+            raise ExecNotAllowed(
+                f"Case is {case.state}; only a case in {EXECUTING} can be executed.",
+                state=case.state,
+            )
+        approval = approved_plan(case.pk)
+        if approval is None:
+            raise ExecNotAllowed("The case's latest plan is not approved.", state=case.state)
+        active = ExecRun.objects.filter(case=case, status__in=ExecRun.ACTIVE).first()
+        if active is not None:
+            raise RunActive(f"Run {active.pk} is still {active.status}.", run_id=str(active.pk))
+        done = ExecRun.objects.filter(
+            case=case, plan=approval.plan, status=ExecRun.SUCCEEDED
+        ).first()
+        if done is not None:
+            raise ExecNotAllowed(
+                f"Run {done.pk} already carried out this plan revision.",
+                state=case.state,
+                run_id=str(done.pk),
+            )
+        document = approval.plan.document
+        now = timezone.now()
+        run = ExecRun.objects.create(
+            case=case,
+            plan=approval.plan,
+            document=document,
+            status=ExecRun.RUNNING,
+            actor=actor,
+            started_at=now,
+        )
+        steps = _phase_steps(run, ExecRun.FORWARD)
+        timeline_note(
+            case,
+            event="exec_started",
+            actor=actor,
+            data={
+                "run_id": str(run.pk),
+                "steps": len(steps),
+                "plan_revision": approval.plan.revision,
+            },
+        )
+        if steps:
+            _queue_step(run, ExecRun.FORWARD, 0)
+        else:
+            _finish(run, ExecRun.SUCCEEDED)
+    return run
+
+
+def step_claim(message_id: str, *, worker: str) -> ExecStep | None:
+    """Take a queued attempt for this worker (conditional UPDATE); None if already taken."""
+    now = timezone.now()
+    # One conditional UPDATE (atomic on its own): of concurrent deliveries only one matches.
+    taken = ExecStep.objects.filter(message_id=message_id, status=ExecStep.QUEUED).update(
+        status=ExecStep.RUNNING,
+        worker=worker[:200],
+        started_at=now,
+        heartbeat_at=now,
+        lease_expires_at=now + timedelta(seconds=settings.EXEC_LEASE_SECONDS),
+    )
+    if not taken:
+        return None
+    return ExecStep.objects.select_related("run").get(message_id=message_id)
+
+
+def step_heartbeat(step: ExecStep) -> tuple[bool, bool]:
+    """Renew a running attempt's lease. Returns (still ours, cancel requested)."""
+    now = timezone.now()
+    alive = ExecStep.objects.filter(pk=step.pk, status=ExecStep.RUNNING).update(
+        heartbeat_at=now, lease_expires_at=now + timedelta(seconds=settings.EXEC_LEASE_SECONDS)
+    )
+    cancel = ExecRun.objects.filter(pk=step.run_id, cancel_requested=True).exists()
+    return bool(alive), cancel
+
+
+def step_hand_back(step: ExecStep) -> bool:
+    """Give a running attempt back to the queue (worker draining): same attempt, same message."""
+    with transaction.atomic():
+        returned = ExecStep.objects.filter(pk=step.pk, status=ExecStep.RUNNING).update(
+            status=ExecStep.QUEUED,
+            worker="",
+            started_at=None,
+            heartbeat_at=None,
+            lease_expires_at=None,
+            queued_at=timezone.now(),
+        )
+        if returned:
+            _enqueue_on_commit(step.message_id)
+    return bool(returned)
+
+
+def step_record(
+    step: ExecStep,
+    *,
+    status: str,
+    result: dict | None = None,
+    error: str = "",
+    exit_code: int | None = None,
+    stdout_ref: str = "",
+    stderr_ref: str = "",
+    retryable: bool = True,
+) -> bool:
+    """Store an attempt's outcome and move the run on. False if the attempt was no longer
+    ours (the sweeper declared it lost meanwhile): the late result is then discarded."""
+    outcome = {
+        "status": status,
+        "finished_at": timezone.now(),
+        "lease_expires_at": None,
+        "result": result or {},
+        "error": error[:4000],
+        "exit_code": exit_code,
+        "stdout_ref": stdout_ref,
+        "stderr_ref": stderr_ref,
+    }
+    with transaction.atomic():
+        run = ExecRun.objects.select_for_update().get(pk=step.run_id)
+        updated = ExecStep.objects.filter(pk=step.pk, status=ExecStep.RUNNING).update(**outcome)
+        if not updated:
+            return False
+        for field, value in outcome.items():
+            setattr(step, field, value)
+        _step_finished(run, step, retryable=retryable)
+    return True
+
+
+def run_cancel(*, case_id, reason: str) -> int:
+    """Ask the case's active run to stop (the case was parked). A run with no attempt in
+    progress ends now; a running attempt is stopped by its heartbeat and ends the run."""
+    cancelled = 0
+    for run_id in ExecRun.objects.filter(case_id=case_id, status__in=ExecRun.ACTIVE).values_list(
+        "pk", flat=True
+    ):
+        run = ExecRun.objects.select_for_update().get(pk=run_id)
+        if run.status not in ExecRun.ACTIVE:
+            continue
+        run.cancel_requested = True
+        run.reason = reason or "case parked"
+        run.save(update_fields=["cancel_requested", "reason"])
+        running = run.steps.filter(status=ExecStep.RUNNING).exists()
+        if not running:
+            run.steps.filter(status=ExecStep.QUEUED).update(
+                status=ExecStep.CANCELLED, finished_at=timezone.now(), error="run cancelled"
+            )
+            _finish(run, ExecRun.CANCELLED)
+        cancelled += 1
+    return cancelled
+
+
+def sweep_steps() -> dict:
+    """Recover attempts whose lease expired (worker died): retry them within their retries or
+    fail the run (rollback, exec.failed). Re-publish queued attempts whose message was lost."""
+    now = timezone.now()
+    lost = 0
+    expired = ExecStep.objects.filter(status=ExecStep.RUNNING, lease_expires_at__lt=now)
+    for step_pk, run_id in expired.values_list("pk", "run_id"):
+        with transaction.atomic():
+            run = ExecRun.objects.select_for_update().get(pk=run_id)
+            taken = ExecStep.objects.filter(
+                pk=step_pk, status=ExecStep.RUNNING, lease_expires_at__lt=now
+            ).update(
+                status=ExecStep.LOST,
+                finished_at=now,
+                lease_expires_at=None,
+                error="worker lost: the step's lease expired without a heartbeat",
+            )
+            if taken:
+                lost += 1
+                metrics.steps_lost_total.inc()
+                _step_finished(run, ExecStep.objects.get(pk=step_pk), retryable=True)
+    stale_before = now - timedelta(seconds=max(settings.EXEC_LEASE_SECONDS, 5))
+    stale = ExecStep.objects.filter(status=ExecStep.QUEUED, queued_at__lt=stale_before).exclude(
+        not_before__gt=stale_before
+    )
+    republished = 0
+    for step in stale:
+        # A duplicate of a message still in the queue is harmless: the claim runs it once.
+        ExecStep.objects.filter(pk=step.pk, status=ExecStep.QUEUED).update(queued_at=now)
+        _enqueue(step.message_id)
+        republished += 1
+    return {"lost": lost, "republished": republished}
+
+
+# --- moving a run on (inside the caller's transaction, run row locked) ---
+
+
+def _phase_steps(run: ExecRun, phase: str) -> list[dict]:
+    spec = (run.document or {}).get("spec", {})
+    return list(spec.get("steps" if phase == ExecRun.FORWARD else "rollback") or [])
+
+
+def _queue_step(
+    run: ExecRun, phase: str, index: int, *, attempt: int = 1, delay: float = 0, publish=None
+):
+    spec = _phase_steps(run, phase)[index]
+    now = timezone.now()
+    step = ExecStep.objects.create(
+        run=run,
+        phase=phase,
+        index=index,
+        step_id=str(spec.get("id", f"{phase}-{index}")),
+        adapter=str(spec.get("adapter", "")),
+        action=str(spec.get("action", "")),
+        params=spec.get("params") or {},
+        timeout_s=float(spec.get("timeout_s") or DEFAULT_TIMEOUT_S),
+        retries=int(spec.get("retries") or 0),
+        backoff_s=float(spec.get("backoff_s") or 0),
+        attempt=attempt,
+        queued_at=now,
+        not_before=now + timedelta(seconds=delay) if delay else None,
+    )
+    if publish is None:
+        _enqueue_on_commit(step.message_id, delay)
+    else:
+        publish.append((step.message_id, delay))
+    return step
+
+
+def _enqueue(message_id, delay: float = 0) -> None:
+    from apps.executor.tasks import run_step
+
+    run_step.apply_async(args=[str(message_id)], task_id=str(message_id), countdown=delay or None)
+
+
+def _enqueue_on_commit(message_id, delay: float = 0) -> None:
+    transaction.on_commit(lambda: _enqueue(message_id, delay))
+
+
+def _step_finished(run: ExecRun, step: ExecStep, *, retryable: bool) -> None:
+    # Registered before the event's relay kick, so the next step's message leaves first.
+    publish: list[tuple] = []
+    transaction.on_commit(lambda: [_enqueue(message_id, delay) for message_id, delay in publish])
+    events.emit(
+        type=events.EXEC_STEP_RESULT,
+        subject=str(run.case_id),
+        data={
+            "case_id": str(run.case_id),
+            "run_id": str(run.pk),
+            "step_id": step.step_id,
+            "phase": step.phase,
+            "index": step.index,
+            "attempt": step.attempt,
+            "message_id": str(step.message_id),
+            "adapter": step.adapter,
+            "action": step.action,
+            "status": step.status,
+            "exit_code": step.exit_code,
+            "duration_s": step.duration_s,
+            "error": step.error[:500],
+        },
+    )
+    if step.duration_s is not None:
+        metrics.step_duration_seconds.labels(adapter=step.adapter, status=step.status).observe(
+            step.duration_s
+        )
+    if run.status not in ExecRun.ACTIVE:
+        return
+    if step.status == ExecStep.CANCELLED or run.cancel_requested:
+        _finish(run, ExecRun.CANCELLED)
+        return
+    steps = _phase_steps(run, step.phase)
+    if step.status == ExecStep.SUCCEEDED:
+        if step.index + 1 < len(steps):
+            _queue_step(run, step.phase, step.index + 1, publish=publish)
+        elif step.phase == ExecRun.FORWARD:
+            _finish(run, ExecRun.SUCCEEDED)
+        else:
+            _finish(run, ExecRun.ROLLED_BACK)
+        return
+    if retryable and step.attempt <= step.retries:
+        delay = step.backoff_s * (2 ** (step.attempt - 1))
+        _queue_step(
+            run, step.phase, step.index, attempt=step.attempt + 1, delay=delay, publish=publish
+        )
+        return
+    failure = f"step '{step.step_id}' {step.status} after {step.attempt} attempt(s): {step.error}"
+    if step.phase == ExecRun.FORWARD:
+        run.reason = failure[:2000]
+        if _phase_steps(run, ExecRun.ROLLBACK):
+            run.phase = ExecRun.ROLLBACK
+            run.save(update_fields=["reason", "phase"])
+            _queue_step(run, ExecRun.ROLLBACK, 0, publish=publish)
+        else:
+            _finish(run, ExecRun.FAILED)
+    else:
+        run.reason = f"{run.reason}; rollback {failure}"[:2000]
+        _finish(run, ExecRun.FAILED)
+
+
+def _finish(run: ExecRun, status: str) -> None:
+    run.status = status
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "finished_at", "reason", "phase"])
+    transaction.on_commit(lambda: metrics.runs_finished_total.labels(status=status).inc())
+    data = {"case_id": str(run.case_id), "run_id": str(run.pk), "status": status}
+    if status == ExecRun.SUCCEEDED:
+        events.emit(type=events.EXEC_DONE, subject=str(run.case_id), data=data)
+    elif status in (ExecRun.FAILED, ExecRun.ROLLED_BACK):
+        reason = run.reason or "execution failed"
+        if status == ExecRun.ROLLED_BACK:
+            reason += " (rollback steps ran)"
+        events.emit(
+            type=events.EXEC_FAILED, subject=str(run.case_id), data={**data, "reason": reason}
+        )
+    case = run.case
+    timeline_note(
+        case,
+        event=f"exec_{status}",
+        actor=ACTOR,
+        reason=run.reason if status != ExecRun.SUCCEEDED else "",
+        data=data,
+    )

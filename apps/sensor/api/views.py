@@ -1,0 +1,113 @@
+"""POST /ingest/metrics: a JSON array of points → metric_1m (DESIGN §5, Sensor)."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from aiops.problems import Problem
+from apps.cases.idempotency import idempotent
+from apps.sensor import metrics, services
+from apps.sensor.points import parse_points
+
+IDEMPOTENCY_KEY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)
+
+
+class InvalidPoints(Problem):
+    status, slug, title = 400, "invalid-points", "Some points are invalid"
+
+
+class BatchTooLarge(Problem):
+    status, slug, title = 413, "batch-too-large", "The request body is too large"
+
+
+POINTS = inline_serializer(
+    "MetricPoint",
+    many=True,
+    fields={
+        "service": serializers.CharField(max_length=100),
+        "metric": serializers.CharField(max_length=200),
+        "labels": serializers.DictField(child=serializers.CharField(), required=False),
+        "ts": serializers.CharField(help_text="ISO 8601 timestamp or Unix seconds"),
+        "value": serializers.FloatField(),
+    },
+)
+
+
+class IngestMetricsView(APIView):
+    def handle_exception(self, exc):
+        # Django refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE wherever it is first read
+        # (the Idempotency-Key fingerprint reads it before the handler runs).
+        if isinstance(exc, RequestDataTooBig):
+            exc = BatchTooLarge(
+                f"At most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes per request; "
+                "split the batch."
+            )
+        return super().handle_exception(exc)
+
+    @extend_schema(
+        request=POINTS,
+        responses={
+            200: inline_serializer(
+                "IngestMetricsResult",
+                {
+                    "received": serializers.IntegerField(help_text="points in the request"),
+                    "stored": serializers.IntegerField(
+                        help_text="series-minutes upserted (repeats in a batch collapse)"
+                    ),
+                },
+            )
+        },
+        parameters=[IDEMPOTENCY_KEY],
+        examples=[
+            OpenApiExample(
+                "two points",
+                request_only=True,
+                value=[
+                    {
+                        "service": "checkout",
+                        "metric": "http_p95_ms",
+                        "ts": 1764245400,
+                        "value": 212,
+                    },
+                    {
+                        "service": "checkout",
+                        "metric": "http_error_rate",
+                        "labels": {"pod": "checkout-1"},
+                        "ts": "2026-11-27T12:10:00Z",
+                        "value": 0.4,
+                    },
+                ],
+            )
+        ],
+    )
+    @idempotent
+    def post(self, request):
+        started = time.perf_counter()
+        raw = request.data
+        points, errors = parse_points(
+            raw,
+            now=timezone.now(),
+            max_points=settings.INGEST_MAX_POINTS,
+            max_future=timedelta(seconds=settings.INGEST_MAX_FUTURE_SECONDS),
+        )
+        if errors:
+            metrics.ingest_rejected_total.labels(kind="metrics").inc()
+            shown = errors[: settings.INGEST_MAX_ERRORS_SHOWN]
+            raise InvalidPoints(
+                f"{len(errors)} problem(s) in the batch; nothing was stored.",
+                errors=[e.as_dict() for e in shown],
+                errors_truncated=len(errors) > len(shown),
+            )
+        stored = services.metrics_upsert(points=points)
+        metrics.ingest_points_total.labels(kind="metrics").inc(len(points))
+        metrics.ingest_seconds.labels(kind="metrics").observe(time.perf_counter() - started)
+        return Response({"received": len(raw), "stored": stored}, status=status.HTTP_200_OK)

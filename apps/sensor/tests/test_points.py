@@ -1,0 +1,64 @@
+"""Validation of ingested metric points (pure)."""
+
+from datetime import UTC, datetime, timedelta
+
+from apps.sensor.points import parse_points
+
+NOW = datetime(2026, 11, 27, 12, 0, 30, tzinfo=UTC)
+
+
+def parse(raw):
+    return parse_points(raw, now=NOW, max_points=100, max_future=timedelta(minutes=5))
+
+
+def point(**overrides):
+    fields = {"service": "checkout", "metric": "http_p95_ms", "ts": NOW.isoformat(), "value": 1}
+    fields.update(overrides)
+    return fields
+
+
+def test_timestamps_are_truncated_to_their_minute():
+    points, errors = parse([point(ts="2026-11-27T11:58:42Z")])
+    assert errors == []
+    assert points[0].minute == datetime(2026, 11, 27, 11, 58, tzinfo=UTC)
+
+
+def test_unix_seconds_are_accepted():
+    points, _ = parse([point(ts=NOW.timestamp())])
+    assert points[0].minute == datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def test_repeats_of_a_series_minute_collapse_to_the_last():
+    points, _ = parse([point(value=1), point(value=2), point(value=3, labels={"pod": "a"})])
+    assert sorted(p.value for p in points) == [2, 3]
+
+
+def test_each_error_names_its_index_and_field():
+    _, errors = parse([point(), point(value="fast"), point(ts="yesterday", service="")])
+    assert [(e.index, e.field) for e in errors] == [(1, "value"), (2, "service"), (2, "ts")]
+
+
+def test_unknown_fields_and_non_objects_are_errors():
+    _, errors = parse([point(colour="red"), 7])
+    assert [(e.index, e.field) for e in errors] == [(0, "colour"), (1, "")]
+
+
+def test_non_finite_and_huge_values_are_errors():
+    _, errors = parse([point(value=float("nan")), point(value=10**400), point(value=True)])
+    assert [e.index for e in errors] == [0, 1, 2]
+
+
+def test_points_too_far_in_the_future_are_errors():
+    _, errors = parse([point(ts=(NOW + timedelta(minutes=10)).isoformat())])
+    assert errors[0].field == "ts"
+
+
+def test_label_values_must_be_strings():
+    _, errors = parse([point(labels={"pod": 3})])
+    assert errors[0].field == "labels.pod"
+
+
+def test_body_must_be_a_non_empty_array_within_the_limit():
+    assert parse({"service": "x"})[1][0].index == -1
+    assert parse([])[1][0].index == -1
+    assert "At most 100" in parse([point()] * 101)[1][0].message

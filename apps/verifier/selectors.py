@@ -1,0 +1,48 @@
+"""Reads over verifications, for the API, the guard and the sweeper."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from apps.cases import workflow as wf
+from apps.cases.models import CaseTimeline, OpsCase
+from apps.verifier.models import VerifyCheckpoint
+
+
+def case_checkpoints(case: OpsCase):
+    """Every checkpoint of a case, newest verification first, checks in plan order."""
+    return VerifyCheckpoint.objects.filter(case=case).order_by("-created_at", "position")
+
+
+def latest_verification(case) -> list[VerifyCheckpoint]:
+    """The checkpoints of the case's most recent verification ([] when none ran)."""
+    newest = VerifyCheckpoint.objects.filter(case=case).order_by("-created_at", "-id").first()
+    if newest is None:
+        return []
+    return list(
+        VerifyCheckpoint.objects.filter(verification_id=newest.verification_id).order_by("position")
+    )
+
+
+def verifying_entry(case) -> CaseTimeline | None:
+    """The timeline row of the case's latest entry into VERIFYING."""
+    return (
+        CaseTimeline.objects.filter(case=case, to_state=wf.VERIFYING)
+        .exclude(from_state=wf.VERIFYING)
+        .order_by("-id")
+        .first()
+    )
+
+
+def change_time(case) -> datetime | None:
+    """When the change began: the latest entry into EXECUTING (else into VERIFYING)."""
+    for state in (wf.EXECUTING, wf.VERIFYING):
+        row = (
+            CaseTimeline.objects.filter(case=case, to_state=state)
+            .exclude(from_state=state)
+            .order_by("-id")
+            .first()
+        )
+        if row is not None:
+            return row.created_at
+    return None

@@ -1,0 +1,136 @@
+"""POST /ingest/metrics: batch upsert into metric_1m, per-point errors, auth."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.sensor.models import Metric1m
+from apps.sensor.services import metrics_expire
+from tests.conftest import client_for, make_user
+
+pytestmark = pytest.mark.django_db
+
+MINUTE = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
+
+
+def point(value=100.0, minute=MINUTE, **overrides):
+    fields = {
+        "service": "checkout",
+        "metric": "http_p95_ms",
+        "labels": {"pod": "checkout-1"},
+        "ts": minute.isoformat(),
+        "value": value,
+    }
+    fields.update(overrides)
+    return fields
+
+
+def ingest(client, points, **headers):
+    return client.post("/ingest/metrics", points, format="json", headers=headers)
+
+
+def test_points_are_stored_one_row_per_series_minute(api):
+    points = [point(minute=MINUTE - timedelta(minutes=i), value=i) for i in range(3)]
+    response = ingest(api, points)
+    assert response.status_code == 200
+    assert response.json() == {"received": 3, "stored": 3}
+    assert Metric1m.objects.count() == 3
+
+
+def test_seconds_within_a_minute_land_in_the_same_bucket(api):
+    ingest(api, [point(value=1, ts=(MINUTE + timedelta(seconds=42)).isoformat())])
+    row = Metric1m.objects.get()
+    assert row.minute == MINUTE
+    assert row.labels == {"pod": "checkout-1"}
+
+
+def test_a_repeated_minute_replaces_the_value(api):
+    ingest(api, [point(value=100)])
+    ingest(api, [point(value=250, labels={"pod": "checkout-1"})])
+    assert list(Metric1m.objects.values_list("value", flat=True)) == [250]
+
+
+def test_repeats_inside_one_batch_keep_the_last_value(api):
+    response = ingest(api, [point(value=1), point(value=2), point(value=3)])
+    assert response.json() == {"received": 3, "stored": 1}
+    assert Metric1m.objects.get().value == 3
+
+
+def test_label_order_does_not_make_a_new_series(api):
+    ingest(api, [point(value=1, labels={"pod": "a", "zone": "z1"})])
+    ingest(api, [point(value=2, labels={"zone": "z1", "pod": "a"})])
+    assert Metric1m.objects.get().value == 2
+
+
+def test_thousands_of_points_in_one_request(api):
+    points = [
+        point(value=i, labels={"pod": f"p{i % 50}"}, minute=MINUTE - timedelta(minutes=i // 50))
+        for i in range(5000)
+    ]
+    response = ingest(api, points)
+    assert response.status_code == 200
+    assert Metric1m.objects.count() == 5000
+
+
+def test_invalid_points_return_400_naming_index_and_field_and_store_nothing(api):
+    response = ingest(api, [point(), point(value="slow"), point(ts="soon", metric="")])
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"].endswith("/invalid-points")
+    assert [(e["index"], e["field"]) for e in body["errors"]] == [
+        (1, "value"),
+        (2, "metric"),
+        (2, "ts"),
+    ]
+    assert Metric1m.objects.count() == 0
+
+
+def test_a_body_that_is_not_an_array_returns_400(api):
+    response = ingest(api, {"service": "checkout"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["index"] == -1
+
+
+def test_malformed_json_returns_400(api):
+    response = api.generic("POST", "/ingest/metrics", "[{", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["type"].endswith("/malformed-request")
+
+
+def test_anonymous_gets_401(anonymous_api):
+    assert ingest(anonymous_api, [point()]).status_code == 401
+
+
+def test_viewer_gets_403(viewer_api):
+    assert ingest(viewer_api, [point()]).status_code == 403
+    assert Metric1m.objects.count() == 0
+
+
+def test_idempotency_key_replays_without_a_second_write(api):
+    first = ingest(api, [point(value=1)], **{"Idempotency-Key": "batch-1"})
+    again = ingest(api, [point(value=1)], **{"Idempotency-Key": "batch-1"})
+    assert again.status_code == first.status_code == 200
+    assert again["Idempotent-Replayed"] == "true"
+
+
+def test_retention_deletes_only_minutes_older_than_the_setting(settings):
+    settings.METRIC_RETENTION_DAYS = 7
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    for age in (1, 6, 8, 30):
+        Metric1m.objects.create(
+            minute=now - timedelta(days=age), service="s", metric="m", labels={}, value=age
+        )
+    assert metrics_expire(now=now) == 2
+    assert sorted(Metric1m.objects.values_list("value", flat=True)) == [1, 6]
+
+
+def test_retention_is_scheduled(settings):
+    tasks = [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()]
+    assert "apps.sensor.tasks.expire_metrics" in tasks
+
+
+def test_superuser_may_ingest():
+    admin = make_user("root", superuser=True)
+    assert ingest(client_for(admin), [point()]).status_code == 200

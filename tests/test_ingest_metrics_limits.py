@@ -1,0 +1,29 @@
+"""POST /ingest/metrics at its limits: too many points, too large a body."""
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def body(count: int) -> str:
+    point = {"service": "checkout", "metric": "http_p95_ms", "ts": 1764245400, "value": 1}
+    return json.dumps([point] * count)
+
+
+def test_more_points_than_allowed_returns_400(api, settings):
+    settings.INGEST_MAX_POINTS = 10
+    response = api.generic("POST", "/ingest/metrics", body(11), content_type="application/json")
+    assert response.status_code == 400
+    assert "At most 10 points" in response.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("headers", [{}, {"Idempotency-Key": "big"}])
+def test_a_body_over_the_upload_limit_returns_413_problem(api, settings, headers):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = api.generic(
+        "POST", "/ingest/metrics", body(100), content_type="application/json", headers=headers
+    )
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/problem+json"
