@@ -30,12 +30,7 @@ def _file_lock(path: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def postgres_socket_dir(data_dir: Path) -> Path:
-    return data_dir / "pg"
-
-
-def ensure_postgres(data_dir: Path) -> dict:
-    """Start (or reuse) the embedded server; return Django connection settings for it."""
+def _pgserver():
     import logging
     import warnings
 
@@ -44,7 +39,17 @@ def ensure_postgres(data_dir: Path) -> dict:
         # pgserver asks platformdirs for XDG_RUNTIME_DIR, which a container rarely sets.
         warnings.simplefilter("ignore")
         import pgserver
+        import pgserver._commands
+    return pgserver
 
+
+def postgres_socket_dir(data_dir: Path) -> Path:
+    return data_dir / "pg"
+
+
+def ensure_postgres(data_dir: Path) -> dict:
+    """Start (or reuse) the embedded server; return Django connection settings for it."""
+    pgserver = _pgserver()
     pgdata = postgres_socket_dir(data_dir)
     with _file_lock(data_dir / ".pg.lock"):
         fresh = not (pgdata / "PG_VERSION").exists()
@@ -68,8 +73,7 @@ def _tune_postgres(server, pgdata: Path) -> None:
 
 
 def _pg_ctl(pgdata: Path, action: str) -> None:
-    from pgserver._commands import pg_ctl
-
+    pg_ctl = _pgserver()._commands.pg_ctl
     user = "pgserver" if os.geteuid() == 0 else None
     args = ["-w", "-m", "fast", action] if action == "stop" else ["-w", action]
     if action == "restart":

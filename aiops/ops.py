@@ -56,3 +56,21 @@ def metrics(request):
     multiprocess.MultiProcessCollector(registry)
     registry.register(OutboxCollector())
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+
+
+def not_found(request, exception=None):
+    """Unknown URLs answer in problem+json like every other API error."""
+    return _problem(request, 404, "not-found", "Not found", f"No endpoint at {request.path}.")
+
+
+def server_error(request):
+    return _problem(request, 500, "internal-error", "Internal error", "See the server log.")
+
+
+def _problem(request, status: int, slug: str, title: str, detail: str):
+    from aiops.problems import PROBLEM_MEDIA_TYPE, problem_body
+
+    body = problem_body(
+        status_code=status, slug=slug, title=title, detail=detail, instance=request.path
+    )
+    return JsonResponse(body, status=status, content_type=PROBLEM_MEDIA_TYPE)

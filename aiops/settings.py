@@ -174,6 +174,8 @@ IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS = int(env("AIOPS_IDEMPOTENCY_IN_FLIGHT_TIM
 OUTBOX_BATCH_SIZE = int(env("AIOPS_OUTBOX_BATCH_SIZE", "200"))
 # A relay's claim on a batch; if it dies, another relay takes the rows after this long.
 OUTBOX_CLAIM_SECONDS = int(env("AIOPS_OUTBOX_CLAIM_SECONDS", "30"))
+# Writers skip queueing a relay run while one is queued and not started (at most this long).
+OUTBOX_KICK_TTL_MS = int(env("AIOPS_OUTBOX_KICK_TTL_MS", "2000"))
 EVENT_SOURCE = env("AIOPS_EVENT_SOURCE", "urn:aiops")
 HANDLER_MAX_RETRIES = int(env("AIOPS_HANDLER_MAX_RETRIES", "3"))
 HANDLER_RETRY_BACKOFF_SECONDS = float(env("AIOPS_HANDLER_RETRY_BACKOFF", "1"))

@@ -19,3 +19,6 @@ urlpatterns = [
     path("", include("apps.verifier.api.urls")),
     path("", include("apps.sensor.api.urls")),
 ]
+
+handler404 = "aiops.ops.not_found"
+handler500 = "aiops.ops.server_error"

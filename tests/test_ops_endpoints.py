@@ -34,3 +34,10 @@ def test_admin_case_page_shows_timeline(admin_client, new_case):
     response = admin_client.get(f"/admin/cases/opscase/{case.pk}/change/")
     assert response.status_code == 200
     assert b"create" in response.content
+
+
+def test_an_unknown_url_answers_404_problem_json(client):
+    response = client.get("/no/such/endpoint")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["type"].endswith("/not-found")

@@ -46,9 +46,9 @@ def emit(*, type: str, subject: str, data: dict, source: str = "") -> Outbox:
 
 
 def _kick_relay() -> None:
-    from apps.cases.tasks import relay_outbox
+    from apps.cases.relay import request_relay
 
-    relay_outbox.delay()
+    request_relay()
 
 
 @dataclass(frozen=True)

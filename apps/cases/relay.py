@@ -44,6 +44,49 @@ WHERE o.published_at IS NULL AND o.seq < mine.seq AND NOT (o.seq = ANY(%(mine)s)
 """
 
 
+KICK_KEY = "aiops:relay:kick"
+_redis_client = None
+
+
+def _redis():
+    global _redis_client
+    if _redis_client is None:
+        import redis
+
+        url = settings.REDIS_URL
+        if url.startswith("redis+socket://"):  # kombu's spelling of a unix socket
+            url = "unix://" + url.removeprefix("redis+socket://")
+        _redis_client = redis.Redis.from_url(url, socket_timeout=2)
+    return _redis_client
+
+
+def request_relay() -> None:
+    """Queue a relay run unless one is queued and has not started yet (called after commit).
+
+    A relay clears the flag before it claims rows, so an event committed while the flag was
+    set is claimed by that relay; the flag's short expiry covers a relay task that was lost.
+    """
+    import redis
+
+    from apps.cases.tasks import relay_outbox
+
+    try:
+        first = _redis().set(KICK_KEY, "1", nx=True, px=settings.OUTBOX_KICK_TTL_MS)
+    except redis.RedisError:
+        first = True  # cannot tell: queue one, a spare relay run is harmless
+    if first:
+        relay_outbox.delay()
+
+
+def relay_starting() -> None:
+    import redis
+
+    try:
+        _redis().delete(KICK_KEY)
+    except redis.RedisError:
+        log.warning("relay: could not clear the kick flag; the next kick waits for its expiry")
+
+
 def relay_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 

@@ -57,7 +57,8 @@ def lock_case(case_id) -> OpsCase:
     """SELECT … FOR UPDATE the case (inside the caller's transaction) or raise CaseNotFound."""
     try:
         uuid.UUID(str(case_id))
-        case = OpsCase.objects.select_for_update().get(pk=case_id)
+        query = OpsCase.objects.select_related("created_by").select_for_update(of=("self",))
+        case = query.get(pk=case_id)
     except (ValueError, OpsCase.DoesNotExist):
         raise CaseNotFound(f"No case {case_id}.") from None
     case_id_var.set(str(case.pk))  # every later log line of this request/task names the case

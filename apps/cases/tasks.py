@@ -13,6 +13,7 @@ log = logging.getLogger(__name__)
 @shared_task(ignore_result=True)
 def relay_outbox() -> int:
     """Drain the outbox: batches until one comes back short (kicked on commit, swept by beat)."""
+    relay.relay_starting()
     total = 0
     while True:
         count = relay.relay_once()
