@@ -143,6 +143,8 @@ def stop_all(data_dir: Path) -> None:
     if (pgdata / "postmaster.pid").exists():
         with contextlib.suppress(subprocess.CalledProcessError):
             _pg_ctl(pgdata, "stop")
+    # pgserver caches one handle per data dir; a stopped server needs a fresh one.
+    _pgserver().PostgresServer._instances.pop(pgdata.resolve(), None)
 
 
 if __name__ == "__main__":

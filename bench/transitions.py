@@ -211,7 +211,10 @@ def main() -> None:
         "",
         f"{TRANSITIONS} transitions per run (park/resume on a case), median of {RUNS} runs. Each "
         "writes the locked case row, a timeline row and an outbox row in one transaction; the "
-        "service and HTTP paths also enqueue the relay kick in Redis after commit.",
+        "service and HTTP paths also run django-fsm and the guard, and after commit set the "
+        "relay's Redis kick flag (queueing a relay run when none is pending; no worker runs "
+        "here). The HTTP path adds token auth, the role check, DRF and JSON on 2 gunicorn "
+        "sync workers sharing the 2 cores with the clients and PostgreSQL.",
         "",
         "| path | transitions/s | p50 ms | p99 ms | throughput vs floor |",
         "|---|---:|---:|---:|---:|",
