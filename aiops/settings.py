@@ -129,6 +129,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,
     "unacked_restore_interval": max(1, min(10, BROKER_VISIBILITY_TIMEOUT // 5)),
     "unacked_restore_throttle": 1,
+    # The restore sweep's lock; a worker killed while holding it must not stall recovery long.
+    "unacked_mutex_expire": max(5, min(30, BROKER_VISIBILITY_TIMEOUT)),
 }
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {"apps.executor.tasks.*": {"queue": "executor"}}

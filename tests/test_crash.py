@@ -33,6 +33,7 @@ def applied() -> int:
     return ProbeApplication.objects.count()
 
 
+@pytest.mark.timeout(900)
 def test_a_killed_worker_loses_nothing_and_duplicates_nothing(start_worker):
     first = start_worker(**FAST_RECOVERY)
     emit_many(EVENTS)
@@ -50,7 +51,7 @@ def test_a_killed_worker_loses_nothing_and_duplicates_nothing(start_worker):
             and not Outbox.objects.filter(published_at__isnull=True).exists()
         )
 
-    wait_for(drained, timeout=300, interval=2, what="every event applied by every subscriber")
+    wait_for(drained, timeout=480, interval=2, what="every event applied by every subscriber")
     wait_for(broker_idle, timeout=60, what="redelivered messages to be consumed")
     pairs = ProbeApplication.objects.values("subscriber", "event_id").distinct().count()
     assert applied() == pairs == EVENTS * SUBSCRIBERS
