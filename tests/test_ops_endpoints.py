@@ -41,3 +41,14 @@ def test_an_unknown_url_answers_404_problem_json(client):
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["type"].endswith("/not-found")
+
+
+def test_admin_case_page_links_to_the_cases_plans_and_decisions(admin_client, new_case):
+    from tests.conftest import drive_to_executing
+
+    case = drive_to_executing(new_case())
+    page = admin_client.get(f"/admin/cases/opscase/{case.pk}/change/").content.decode()
+    assert f'href="/admin/planner/planproposed/?case={case.pk}">1 plan</a>' in page
+    assert f'href="/admin/gate/gatedecision/?case={case.pk}">1 gate decision</a>' in page
+    listing = admin_client.get(f"/admin/planner/planproposed/?case={case.pk}")
+    assert listing.status_code == 200

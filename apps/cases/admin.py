@@ -1,6 +1,8 @@
 """Operators' view of cases and the outbox. State changes go through services only."""
 
 from django.contrib import admin, messages
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html_join
 
 from apps.cases import services
 from apps.cases import workflow as wf
@@ -24,7 +26,15 @@ class OpsCaseAdmin(admin.ModelAdmin):
     list_display = ["title", "service", "environment", "severity", "state", "version", "created_at"]
     list_filter = ["state", "service", "environment", "severity"]
     search_fields = ["title", "service", "id"]
-    readonly_fields = ["id", "state", "version", "created_by", "created_at", "updated_at"]
+    readonly_fields = [
+        "id",
+        "state",
+        "version",
+        "related",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
     fields = [
         "id",
         "title",
@@ -35,6 +45,7 @@ class OpsCaseAdmin(admin.ModelAdmin):
         "labels",
         "state",
         "version",
+        "related",
         "created_by",
         "created_at",
         "updated_at",
@@ -44,6 +55,25 @@ class OpsCaseAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # cases are opened through the API / signals so the outbox sees them
+
+    @admin.display(description="records")
+    def related(self, case):
+        """Links to this case's plans, gate decisions, runs, checkpoints… in their own admins
+        (found through the reverse relations, so this app imports none of theirs)."""
+        links = []
+        for relation in case._meta.related_objects:
+            model = relation.related_model
+            if model is CaseTimeline or not admin.site.is_registered(model):
+                continue
+            opts = model._meta
+            try:
+                url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+            except NoReverseMatch:
+                continue
+            count = model._default_manager.filter(**{relation.field.name: case}).count()
+            label = opts.verbose_name if count == 1 else opts.verbose_name_plural
+            links.append((f"{url}?{relation.field.name}={case.pk}", count, label))
+        return format_html_join(" · ", '<a href="{}">{} {}</a>', links) or "-"
 
     @admin.action(description="Park selected open cases")
     def park_cases(self, request, queryset):

@@ -45,6 +45,7 @@ class OpsCase(models.Model):
 
     class Meta:
         db_table = "ops_case"
+        verbose_name = "case"
         ordering = ["-created_at"]
 
     def __str__(self):
@@ -123,6 +124,8 @@ class CaseTimeline(models.Model):
 
     class Meta:
         db_table = "case_timeline"
+        verbose_name = "timeline entry"
+        verbose_name_plural = "timeline"
         ordering = ["id"]
         indexes = [models.Index(fields=["case", "id"], name="case_timeline_case_id_idx")]
 
@@ -150,6 +153,8 @@ class Outbox(models.Model):
 
     class Meta:
         db_table = "outbox"
+        verbose_name = "outbox event"
+        verbose_name_plural = "outbox"
         ordering = ["seq"]
         indexes = [
             models.Index(
@@ -200,6 +205,7 @@ class Idempotency(models.Model):
 
     class Meta:
         db_table = "idempotency"
+        verbose_name_plural = "idempotency records"
         constraints = [
             models.UniqueConstraint(fields=["owner", "key"], name="idempotency_owner_key_uniq")
         ]
@@ -221,6 +227,8 @@ class Inbox(models.Model):
 
     class Meta:
         db_table = "inbox"
+        verbose_name = "inbox entry"
+        verbose_name_plural = "inbox"
         constraints = [
             models.UniqueConstraint(
                 fields=["subscriber", "event_id"], name="inbox_subscriber_event_uniq"

@@ -1,5 +1,7 @@
 """Operator views of runs: each run with its steps inline, status, duration and output tail."""
 
+import json
+
 from django.contrib import admin
 from django.utils.html import format_html
 
@@ -48,8 +50,14 @@ class ExecRunAdmin(admin.ModelAdmin):
     list_display = ["id", "case", "status", "phase", "step_count", "duration", "created_at"]
     list_filter = ["status", "phase"]
     search_fields = ["id", "case__id", "case__title"]
-    readonly_fields = [f.name for f in ExecRun._meta.fields]
+    readonly_fields = [f.name for f in ExecRun._meta.fields if f.name != "document"] + [
+        "plan_document"
+    ]
     inlines = [ExecStepInline]
+
+    @admin.display(description="document")
+    def plan_document(self, run):
+        return format_html("<pre>{}</pre>", json.dumps(run.document, indent=2, sort_keys=True))
 
     def has_add_permission(self, request):
         return False

@@ -37,6 +37,7 @@ class ExecRun(models.Model):
 
     class Meta:
         db_table = "exec_run"
+        verbose_name = "run"
         ordering = ["-created_at"]
         constraints = [
             # At most one active run per case.
@@ -97,6 +98,7 @@ class ExecStep(models.Model):
 
     class Meta:
         db_table = "exec_step"
+        verbose_name = "step attempt"
         ordering = ["run", "id"]
         constraints = [
             models.UniqueConstraint(

@@ -44,6 +44,7 @@ class PlanApproved(models.Model):
 
     class Meta:
         db_table = "plan_approved"
+        verbose_name = "plan approval"
 
     def __str__(self):
         return f"approval of plan r{self.plan.revision} for {self.case_id}"

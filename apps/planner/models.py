@@ -22,6 +22,7 @@ class PlanProposed(models.Model):
 
     class Meta:
         db_table = "plan_proposed"
+        verbose_name = "plan"
         ordering = ["case", "-revision"]
         constraints = [
             models.UniqueConstraint(fields=["case", "revision"], name="plan_case_revision_uniq")

@@ -16,6 +16,7 @@ class Metric1m(models.Model):
 
     class Meta:
         db_table = "metric_1m"
+        verbose_name = "metric minute"
         ordering = ["service", "metric", "minute"]
         constraints = [
             models.UniqueConstraint(
