@@ -83,7 +83,16 @@ def _pg_ctl(pgdata: Path, action: str) -> None:
 
 
 def redis_socket(data_dir: Path) -> Path:
-    return data_dir / "redis.sock"
+    sock = data_dir / "redis.sock"
+    if len(str(sock)) < 100:
+        return sock
+    # A unix socket path must fit in 108 bytes; a deep checkout gets one in the temp dir, named
+    # after the data dir so that every process of that data dir finds the same one.
+    import hashlib
+    import tempfile
+
+    digest = hashlib.sha256(str(data_dir).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"aiops-redis-{digest}.sock"
 
 
 def _redis_alive(sock: Path) -> bool:

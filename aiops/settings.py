@@ -21,7 +21,30 @@ def env_bool(name: str, default: bool = False) -> bool:
 DATA_DIR = Path(env("AIOPS_DATA_DIR", str(BASE_DIR / "var"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = env("DJANGO_SECRET_KEY") or "insecure-dev-key-set-DJANGO_SECRET_KEY-in-production"
+
+def _secret_key() -> str:
+    """DJANGO_SECRET_KEY, or one generated once per data dir (0600), never a shared default."""
+    if env("DJANGO_SECRET_KEY"):
+        return env("DJANGO_SECRET_KEY")
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        import secrets
+        import tempfile
+
+        # Written aside, then linked into place: a racing process sees all of it or nothing.
+        fd, draft = tempfile.mkstemp(dir=DATA_DIR)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process of this data dir made it first
+        finally:
+            os.unlink(draft)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = [
     h for h in env("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h
