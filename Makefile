@@ -21,7 +21,8 @@ run: $(STAMP)
 
 test: $(STAMP)
 	rm -rf $(TEST_DATA_DIR)/prometheus
-	AIOPS_DATA_DIR=$(TEST_DATA_DIR) AIOPS_TEST_APPS=1 $(PY) -m pytest $(PYTEST_ARGS)
+	AIOPS_DATA_DIR=$(TEST_DATA_DIR) AIOPS_TEST_APPS=1 $(PY) -m pytest $(PYTEST_ARGS); \
+	status=$$?; AIOPS_DATA_DIR=$(TEST_DATA_DIR) $(PY) -m aiops.embedded stop; exit $$status
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

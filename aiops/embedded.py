@@ -54,6 +54,9 @@ def ensure_postgres(data_dir: Path) -> dict:
     with _file_lock(data_dir / ".pg.lock"):
         fresh = not (pgdata / "PG_VERSION").exists()
         server = pgserver.get_server(pgdata, cleanup_mode=None)
+        if not server.get_postmaster_info().is_running():
+            # pgserver caches its handle per process; this process stopped the server before.
+            server.ensure_postgres_running()
         if fresh:
             _tune_postgres(server, pgdata)
         host = server.get_postmaster_info().socket_dir
@@ -152,8 +155,6 @@ def stop_all(data_dir: Path) -> None:
     if (pgdata / "postmaster.pid").exists():
         with contextlib.suppress(subprocess.CalledProcessError):
             _pg_ctl(pgdata, "stop")
-    # pgserver caches one handle per data dir; a stopped server needs a fresh one.
-    _pgserver().PostgresServer._instances.pop(pgdata.resolve(), None)
 
 
 if __name__ == "__main__":
