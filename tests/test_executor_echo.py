@@ -50,6 +50,15 @@ def test_each_step_emits_a_step_result_event(api, new_case, worker):
     assert sorted(e.data["step_id"] for e in results) == ["one", "two"]
 
 
+def test_each_step_attempt_is_on_the_case_timeline(api, new_case, worker):
+    case, _body = start(api, new_case, [plan_step("one"), plan_step("two")])
+    wait_transition(case, "exec_done")
+    notes = CaseTimeline.objects.filter(case=case, event="exec_step").order_by("id")
+    assert [n.data["step_id"] for n in notes] == ["one", "two"]
+    assert notes[0].reason == "forward step 'one' (echo.echo) attempt 1: succeeded"
+    assert notes[0].actor == "system:executor"
+
+
 def test_a_step_past_its_timeout_is_timed_out_and_the_case_parks(api, new_case, worker):
     case, body = start(api, new_case, [plan_step("slow", params={"sleep_s": 30}, timeout_s=1)])
     wait_transition(case, "exec_failed")

@@ -287,6 +287,24 @@ def _step_finished(run: ExecRun, step: ExecStep, *, retryable: bool) -> None:
             "error": step.error[:500],
         },
     )
+    # Operators read a run step by step on the case's own timeline, too.
+    outcome = f"{step.phase} step '{step.step_id}' ({step.adapter}.{step.action}) "
+    outcome += f"attempt {step.attempt}: {step.status}"
+    timeline_note(
+        run.case,
+        event="exec_step",
+        actor=ACTOR,
+        reason=outcome + (f": {step.error[:300]}" if step.error else ""),
+        data={
+            "run_id": str(run.pk),
+            "step_id": step.step_id,
+            "phase": step.phase,
+            "attempt": step.attempt,
+            "status": step.status,
+            "exit_code": step.exit_code,
+            "duration_s": step.duration_s,
+        },
+    )
     if step.duration_s is not None:
         metrics.step_duration_seconds.labels(adapter=step.adapter, status=step.status).observe(
             step.duration_s
