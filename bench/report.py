@@ -13,6 +13,8 @@ HEADER = (
     "# Benchmarks\n\n"
     "Each section is written by its bench (`make bench-*`); figures are medians of several\n"
     "runs on the machine named in the section. Re-run a bench to refresh its section.\n"
+    "On this shared 2-core machine the same bench has moved by up to ±25 % between sessions\n"
+    "(e.g. executor 10.9 to 16.6 ms/step); compare figures taken in one session.\n"
 )
 
 
