@@ -13,6 +13,8 @@ import time
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.fakes import read_body, reply_json
+
 
 class FakeGateway:
     def __init__(self):
@@ -73,15 +75,9 @@ class FakeGateway:
 def _handler(fake: FakeGateway):
     class Handler(BaseHTTPRequestHandler):
         def _serve(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            body = read_body(self)
             status, payload = fake.handle(self.command, self.path, dict(self.headers), body)
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            reply_json(self, status, payload)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 

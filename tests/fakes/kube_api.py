@@ -20,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes import read_body, reply_json
+
 REVISION = "deployment.kubernetes.io/revision"
 DEPLOYMENT = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/deployments/([^/]+)$")
 REPLICASETS = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/replicasets$")
@@ -333,21 +335,14 @@ def _handler(fake: FakeKubeAPI):
     class Handler(BaseHTTPRequestHandler):
         def _serve(self):
             parts = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
             status, payload = fake.handle(
                 self.command,
                 parts.path,
                 parse_qs(parts.query),
                 self.headers.get("Content-Type", ""),
-                body,
+                read_body(self),
             )
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            reply_json(self, status, payload)
 
         do_GET = do_PATCH = do_POST = do_PUT = do_DELETE = _serve
 
