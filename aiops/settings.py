@@ -199,6 +199,9 @@ IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS = int(env("AIOPS_IDEMPOTENCY_IN_FLIGHT_TIM
 OUTBOX_BATCH_SIZE = int(env("AIOPS_OUTBOX_BATCH_SIZE", "200"))
 # A relay's claim on a batch; if it dies, another relay takes the rows after this long.
 OUTBOX_CLAIM_SECONDS = int(env("AIOPS_OUTBOX_CLAIM_SECONDS", "30"))
+# A published event some subscriber has not applied this long after is sent to it again
+# (a broker can lose a message its consumer was killed while taking).
+OUTBOX_REDELIVER_SECONDS = int(env("AIOPS_OUTBOX_REDELIVER_SECONDS", "60"))
 # Writers skip queueing a relay run while one is queued and not started (at most this long).
 OUTBOX_KICK_TTL_MS = int(env("AIOPS_OUTBOX_KICK_TTL_MS", "2000"))
 EVENT_SOURCE = env("AIOPS_EVENT_SOURCE", "urn:aiops")

@@ -19,6 +19,8 @@ FAST_RECOVERY = {
     "AIOPS_BROKER_VISIBILITY_TIMEOUT": "5",
     "AIOPS_OUTBOX_CLAIM_SECONDS": "5",
     "AIOPS_OUTBOX_BATCH_SIZE": "100",
+    # A message lost with the killed worker is sent again once this long has passed.
+    "AIOPS_OUTBOX_REDELIVER_SECONDS": "10",
 }
 
 

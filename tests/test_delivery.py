@@ -75,3 +75,37 @@ def test_a_case_with_an_earlier_event_under_another_relay_waits():
     unpublished = Outbox.objects.filter(published_at__isnull=True)
     assert set(unpublished.values_list("subject", flat=True)) == {"case-a"}
     assert unpublished.count() == 3
+
+
+def _published_long_ago() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Outbox.objects.update(published_at=timezone.now() - timedelta(hours=1), delivered_at=None)
+
+
+def test_an_event_every_subscriber_applied_is_marked_delivered():
+    from apps.cases.relay import confirm_deliveries
+
+    (event_id,) = emit_probes(1)
+    Inbox.objects.create(subscriber="probe.a", event_id=event_id)
+    Inbox.objects.create(subscriber="probe.b", event_id=event_id)
+    _published_long_ago()
+    assert confirm_deliveries() == {"delivered": 1, "resent": 0}
+    assert Outbox.objects.get(event_id=event_id).delivered_at is not None
+
+
+def test_a_delivery_the_broker_lost_is_sent_again(worker):
+    emit_probes(1)
+    wait_for(lambda: applications() == 2, what="first delivery")
+    # As if the broker had lost probe.a's message: no inbox row, no effect.
+    lost = ProbeApplication.objects.get(subscriber="probe.a")
+    Inbox.objects.filter(subscriber="probe.a", event_id=lost.event_id).delete()
+    lost.delete()
+    _published_long_ago()
+    from apps.cases.tasks import relay_outbox
+
+    relay_outbox.delay()
+    wait_for(lambda: applications() == 2, what="the lost delivery to be sent again")
+    assert ProbeApplication.objects.filter(subscriber="probe.a").count() == 1

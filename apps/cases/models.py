@@ -146,6 +146,8 @@ class Outbox(models.Model):
     request_id = models.CharField(max_length=64, blank=True, default="")
     traceparent = models.CharField(max_length=100, blank=True, default="")
     published_at = models.DateTimeField(null=True, blank=True)
+    # Set once every subscriber has the event in its inbox; until then the relay re-sends it.
+    delivered_at = models.DateTimeField(null=True, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=64, blank=True, default="")
     attempts = models.PositiveIntegerField(default=0)
@@ -161,7 +163,12 @@ class Outbox(models.Model):
                 fields=["seq"],
                 name="outbox_unpublished_idx",
                 condition=models.Q(published_at__isnull=True),
-            )
+            ),
+            models.Index(
+                fields=["seq"],
+                name="outbox_undelivered_idx",
+                condition=models.Q(published_at__isnull=False, delivered_at__isnull=True),
+            ),
         ]
 
     def __str__(self):

@@ -131,6 +131,53 @@ def relay_once(*, limit: int | None = None) -> int:
     return len(published)
 
 
+def confirm_deliveries(*, limit: int = 500) -> dict:
+    """Check events published a while ago against the inbox: mark the fully applied ones
+    delivered, and hand each missing (subscriber, event) pair to the broker again.
+
+    The broker is not the record of truth: a worker killed between taking a message and
+    acknowledging it can lose it. The inbox is, so this closes the loop at-least-once.
+    """
+    from apps.cases.tasks import deliver_event
+
+    now = timezone.now()
+    due = list(
+        Outbox.objects.filter(
+            published_at__isnull=False,
+            delivered_at__isnull=True,
+            published_at__lt=now - timedelta(seconds=settings.OUTBOX_REDELIVER_SECONDS),
+        )
+        .order_by("seq")
+        .values_list("seq", "event_id", "type")[:limit]
+    )
+    if not due:
+        return {"delivered": 0, "resent": 0}
+    applied: dict = {}
+    for event_id, name in Inbox.objects.filter(
+        event_id__in=[event_id for _, event_id, _ in due]
+    ).values_list("event_id", "subscriber"):
+        applied.setdefault(event_id, set()).add(name)
+    delivered, resent = [], []
+    for seq, event_id, event_type in due:
+        missing = [
+            sub.name
+            for sub in events.subscribers_for(event_type)
+            if sub.name not in applied.get(event_id, set())
+        ]
+        if not missing:
+            delivered.append(seq)
+            continue
+        for name in missing:
+            deliver_event.apply_async(args=(name, str(event_id)))
+        resent.append(seq)
+    Outbox.objects.filter(seq__in=delivered).update(delivered_at=now)
+    # Their clock starts again: the resent tasks get the same grace as the first ones.
+    Outbox.objects.filter(seq__in=resent).update(published_at=now)
+    if resent:
+        log.warning("relay: resent %d event(s) some subscriber had not applied", len(resent))
+    return {"delivered": len(delivered), "resent": len(resent)}
+
+
 def deliver_to_sinks(row: Outbox) -> None:
     """Enqueue one delivery task per subscriber, then publish to NATS when configured."""
     from apps.cases.tasks import deliver_event

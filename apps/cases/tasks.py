@@ -19,7 +19,9 @@ def relay_outbox() -> int:
         count = relay.relay_once()
         total += count
         if count < settings.OUTBOX_BATCH_SIZE:
-            return total
+            break
+    relay.confirm_deliveries()
+    return total
 
 
 @shared_task(bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
