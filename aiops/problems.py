@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -119,7 +119,3 @@ def _as_problem(response):
     # DRF keeps the negotiated renderer (JSON or browsable); only the media type changes.
     response.content_type = ProblemJSONRenderer.media_type
     return response
-
-
-def is_problem(response) -> bool:
-    return response.status_code >= status.HTTP_400_BAD_REQUEST

@@ -16,6 +16,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
 from aiops.problems import BadRequest
@@ -24,6 +25,8 @@ from apps.cases.exceptions import IdempotencyInFlight, IdempotencyKeyReused
 from apps.cases.models import Idempotency
 
 HEADER = "Idempotency-Key"
+# The header as documented in the OpenAPI schema of every endpoint that honours it.
+IDEMPOTENCY_KEY = OpenApiParameter(HEADER, str, OpenApiParameter.HEADER, required=False)
 REPLAYED_HEADER = "Idempotent-Replayed"
 _KEPT_HEADERS = ("ETag", "Location")
 

@@ -14,10 +14,9 @@ from apps.cases.api.serializers import (
     TimelineSerializer,
     TransitionSerializer,
 )
-from apps.cases.idempotency import idempotent
+from apps.cases.idempotency import IDEMPOTENCY_KEY, idempotent
 
 IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False)
-IDEMPOTENCY_KEY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)
 
 
 def parse_if_match(header: str | None) -> int | None:

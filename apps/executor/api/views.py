@@ -6,7 +6,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.cases.idempotency import idempotent
+from apps.cases.idempotency import IDEMPOTENCY_KEY, idempotent
 from apps.cases.services import actor_name
 from apps.executor import logstore, selectors, services
 from apps.executor.api.serializers import (
@@ -14,8 +14,6 @@ from apps.executor.api.serializers import (
     ExecRunSerializer,
     StepOutputSerializer,
 )
-
-IDEMPOTENCY_KEY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)
 
 
 class ExecStartView(APIView):

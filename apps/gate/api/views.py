@@ -5,8 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aiops.permissions import IsApprover
-from apps.cases.api.views import IDEMPOTENCY_KEY
-from apps.cases.idempotency import idempotent
+from apps.cases.idempotency import IDEMPOTENCY_KEY, idempotent
 from apps.cases.services import actor_name
 from apps.gate import selectors, services
 from apps.gate.api.serializers import (

@@ -8,8 +8,7 @@ from rest_framework.views import APIView
 
 from aiops.problems import NotFound
 from apps.cases import services as case_services
-from apps.cases.api.views import IDEMPOTENCY_KEY
-from apps.cases.idempotency import idempotent
+from apps.cases.idempotency import IDEMPOTENCY_KEY, idempotent
 from apps.planner import dsl, selectors, services
 from apps.planner.api.parsers import LegacyYAMLParser, TextYAMLParser, YAMLParser
 from apps.planner.api.serializers import PlanGenerateSerializer, PlanSerializer

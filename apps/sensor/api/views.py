@@ -8,17 +8,15 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aiops.problems import Problem
-from apps.cases.idempotency import idempotent
+from apps.cases.idempotency import IDEMPOTENCY_KEY, idempotent
 from apps.sensor import metrics, services
 from apps.sensor.points import parse_points
-
-IDEMPOTENCY_KEY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)
 
 
 class InvalidPoints(Problem):
