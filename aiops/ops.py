@@ -3,7 +3,6 @@
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
-from prometheus_client.core import GaugeMetricFamily
 
 
 def healthz(request):
@@ -38,23 +37,21 @@ def _check_broker() -> str:
     return "ok"
 
 
-class OutboxCollector:
-    """Backlog and publish lag read from the database at scrape time: right in any process."""
+# Gauges read from the database at scrape time (right in any process); apps register theirs
+# at start-up, so the project package names no app.
+_DATABASE_COLLECTORS: list = []
 
-    def collect(self):
-        from apps.cases.selectors import outbox_backlog
 
-        backlog, lag = outbox_backlog()
-        yield GaugeMetricFamily("outbox_backlog", "Outbox events not yet published", value=backlog)
-        yield GaugeMetricFamily(
-            "outbox_publish_lag_seconds", "Age of the oldest unpublished outbox event", value=lag
-        )
+def register_collector(collector) -> None:
+    """Add a prometheus_client collector (an object with `collect()`) to /metrics."""
+    _DATABASE_COLLECTORS.append(collector)
 
 
 def metrics(request):
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
-    registry.register(OutboxCollector())
+    for collector in _DATABASE_COLLECTORS:
+        registry.register(collector)
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 

@@ -131,53 +131,23 @@ def sample_plan(**spec_overrides) -> dict:
 
 
 def drive_to_executing(case, operator_name: str = "olga", document: dict | None = None):
-    """Put a case in EXECUTING the way the API would: plan, plan_ready, approval, gate_approved.
+    """Put a case in EXECUTING through the services (see tests/factories.py)."""
+    from django.contrib.auth.models import User
 
-    Writes the plan and approval rows directly (they belong to the planner/gate tests)."""
-    from django.db import transaction
+    from tests import factories
 
-    from apps.cases.services import case_transition
-    from apps.gate.models import GateDecision, PlanApproved
-    from apps.planner.models import PlanProposed
-
-    case_transition(case_id=case.pk, event="start_analysis", actor=operator_name)
-    case_transition(case_id=case.pk, event="analysis_done", actor=operator_name)
-    with transaction.atomic():
-        plan = PlanProposed.objects.create(
-            case=case,
-            revision=1,
-            document=document or sample_plan(),
-            schema_valid=True,
-            created_by=operator_name,
-        )
-    case_transition(case_id=case.pk, event="plan_ready", actor=operator_name)
-    decision = GateDecision.objects.create(
-        case=case, plan=plan, decision=GateDecision.APPROVED, actor="test"
-    )
-    PlanApproved.objects.create(case=case, plan=plan, decision=decision, approved_by="test")
-    return case_transition(case_id=case.pk, event="gate_approved", actor=operator_name)
+    user = User.objects.get(username=operator_name)
+    return factories.drive_to_executing(case, user, document or sample_plan())
 
 
 def drive_to_verifying(case, operator_name: str = "olga", document: dict | None = None):
-    """Put a case in VERIFYING: drive_to_executing, a succeeded exec_run, then exec_done.
+    """Put a case in VERIFYING through the services, its run carried out in this process."""
+    from django.contrib.auth.models import User
 
-    Writes the run row directly (the executor tests exercise real runs)."""
-    from django.utils import timezone
+    from tests import factories
 
-    from apps.cases.services import case_transition
-    from apps.executor.models import ExecRun
-
-    drive_to_executing(case, operator_name=operator_name, document=document)
-    now = timezone.now()
-    ExecRun.objects.create(
-        case=case,
-        document=document or sample_plan(),
-        status=ExecRun.SUCCEEDED,
-        actor=operator_name,
-        started_at=now,
-        finished_at=now,
-    )
-    return case_transition(case_id=case.pk, event="exec_done", actor=operator_name)
+    user = User.objects.get(username=operator_name)
+    return factories.drive_to_verifying(case, user, document or sample_plan())
 
 
 def plan_step(step_id: str, adapter: str = "echo", action: str = "echo", **fields) -> dict:

@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 
 from apps.cases.models import CaseTimeline, Idempotency, OpsCase, Outbox
 from tests.conftest import client_for, make_user
+from tests.factories import deliver_outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -63,13 +64,41 @@ def test_transition_returns_200_and_new_etag(api, new_case):
 def test_transition_accepts_seed_event_names(api, new_case):
     case = new_case()
     transition(api, case.pk, "start_analysis")
-    response = transition(api, case.pk, "EAnalysisDone")
-    assert response.json()["state"] == "PLANNING"
+    deliver_outbox()  # the Analyst reports; the Orchestrator moves the case to PLANNING
+    response = transition(api, case.pk, "EPlanReady")
+    assert response.status_code == 409  # known as plan_ready: its guard wants a plan
+    assert response.json()["guard"] == "plan_ready"
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        "analysis_done",
+        "gate_approved",
+        "gate_rejected",
+        "exec_done",
+        "exec_failed",
+        "verify_pass",
+        "verify_failed",
+        "EGateApproved",
+        "EVerifyPass",
+    ],
+)
+def test_a_module_outcome_sent_through_patch_is_refused_403_saying_why(api, new_case, event):
+    case = new_case()
+    response = transition(api, case.pk, event, reason="trust me")
+    assert response.status_code == 403
+    body = response.json()
+    assert body["type"].endswith("/module-event")
+    assert "not a person's event" in body["detail"]
+    assert body["person_events"] == ["start_analysis", "plan_ready", "park", "resume", "close"]
+    assert OpsCase.objects.get(pk=case.pk).version == 1
+    assert not CaseTimeline.objects.filter(case=case).exclude(event="create").exists()
 
 
 def test_illegal_transition_returns_409_with_allowed_events(api, new_case):
     case = new_case()
-    response = transition(api, case.pk, "verify_pass")
+    response = transition(api, case.pk, "resume")
     assert response.status_code == 409
     body = response.json()
     assert body["state"] == "NEW"
@@ -99,7 +128,7 @@ def test_park_without_reason_returns_400(api, new_case):
 def test_stale_if_match_returns_412_with_current_version(api, new_case):
     case = new_case()
     transition(api, case.pk, "start_analysis")
-    response = transition(api, case.pk, "EAnalysisDone", **{"If-Match": '"1"'})
+    response = transition(api, case.pk, "park", "stale", **{"If-Match": '"1"'})
     assert response.status_code == 412
     assert response.json()["current_version"] == 2
 
@@ -248,8 +277,8 @@ def test_keys_are_scoped_per_caller(api, db):
 
 def test_a_refused_request_is_replayed_as_refused(api, new_case):
     case = new_case()
-    first = transition(api, case.pk, "verify_pass", **{"Idempotency-Key": "r-1"})
-    again = transition(api, case.pk, "verify_pass", **{"Idempotency-Key": "r-1"})
+    first = transition(api, case.pk, "resume", **{"Idempotency-Key": "r-1"})
+    again = transition(api, case.pk, "resume", **{"Idempotency-Key": "r-1"})
     assert first.status_code == again.status_code == 409
     assert again["Idempotent-Replayed"] == "true"
 
@@ -262,7 +291,7 @@ def test_superuser_may_do_everything(db):
 def test_plan_ready_guard_refuses_without_a_plan(api, new_case):
     case = new_case()
     transition(api, case.pk, "start_analysis")
-    transition(api, case.pk, "analysis_done")
+    deliver_outbox()
     response = transition(api, case.pk, "EPlanReady")
     assert response.status_code == 409
     assert response.json()["type"].endswith("/guard-failed")

@@ -3,10 +3,9 @@
 import pytest
 from django.db import transaction
 
-from apps.cases import events
 from apps.cases.models import Outbox
 from apps.cases.tasks import relay_outbox
-from tests.probe.handlers import PROBE_EVENT
+from tests.probe.handlers import Probe
 from tests.probe.models import ProbeApplication
 from tests.support import broker_idle, wait_for
 
@@ -28,7 +27,7 @@ def emit_many(total: int, chunk: int = 500) -> None:
     for start in range(0, total, chunk):
         with transaction.atomic():
             for n in range(start, min(total, start + chunk)):
-                events.emit(type=PROBE_EVENT, subject=f"case-{n % 40}", data={"n": n})
+                Probe(case_id=f"case-{n % 40}", n=n).emit()
 
 
 def applied() -> int:

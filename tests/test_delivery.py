@@ -3,10 +3,9 @@
 import pytest
 from django.db import transaction
 
-from apps.cases import events
 from apps.cases.models import CaseTimeline, Inbox, OpsCase, Outbox
 from apps.cases.relay import relay_once
-from tests.probe.handlers import PROBE_EVENT
+from tests.probe.handlers import Probe
 from tests.probe.models import ProbeApplication
 from tests.support import broker_idle, wait_for
 
@@ -15,10 +14,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 def emit_probes(count: int, subject: str = "probe-subject", **data) -> list[str]:
     with transaction.atomic():
-        rows = [
-            events.emit(type=PROBE_EVENT, subject=subject, data={"n": i, **data})
-            for i in range(count)
-        ]
+        rows = [Probe(case_id=subject, n=i, **data).emit() for i in range(count)]
     return [str(row.event_id) for row in rows]
 
 

@@ -105,12 +105,13 @@ def test_a_user_without_a_role_cannot_read_runs(new_case):
     assert client.get("/adapter/runs").status_code == 403
 
 
-def test_exec_of_a_plan_revision_that_already_succeeded_is_409(api, new_case):
+def test_an_approval_is_good_for_one_run_only(api, new_case):
     from django.utils import timezone
 
     case = drive_to_executing(new_case())
     run_id = exec_(api, case.pk).json()["id"]
-    ExecRun.objects.filter(pk=run_id).update(status="succeeded", finished_at=timezone.now())
+    ExecRun.objects.filter(pk=run_id).update(status="failed", finished_at=timezone.now())
     response = exec_(api, case.pk)
     assert response.status_code == 409
-    assert response.json()["run_id"] == run_id
+    assert "good for one run" in response.json()["detail"]
+    assert ExecRun.objects.filter(case=case).count() == 1

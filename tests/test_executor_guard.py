@@ -1,7 +1,9 @@
 import pytest
 
+from django.db import transaction
+
 from apps.cases.exceptions import GuardFailed
-from apps.cases.services import case_transition
+from apps.cases.services import fire, lock_case
 from tests.conftest import drive_to_executing, drive_to_verifying
 
 pytestmark = pytest.mark.django_db
@@ -14,5 +16,5 @@ def test_drive_to_verifying_puts_the_case_in_verifying(new_case):
 
 def test_exec_done_is_refused_without_a_succeeded_run(new_case):
     case = drive_to_executing(new_case())
-    with pytest.raises(GuardFailed):
-        case_transition(case_id=case.pk, event="exec_done", actor="olga")
+    with transaction.atomic(), pytest.raises(GuardFailed):
+        fire(lock_case(case.pk), "exec_done", actor="system:orchestrator")

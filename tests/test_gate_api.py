@@ -12,16 +12,28 @@ from apps.gate import services
 from apps.gate.models import GateDecision, GatePolicy, PlanApproved
 from apps.gate.tasks import expire_pending_approvals
 from tests.conftest import client_for, make_user
+from tests.factories import deliver_outbox
 
 pytestmark = pytest.mark.django_db
 
-# No change windows here: decisions must not depend on when the suite runs.
+# No change windows here: decisions must not depend on when the suite runs. Manual autopilot:
+# these tests call each stage themselves; deliver_outbox() plays the Orchestrator's part.
 POLICY = {
     "approval_ttl_minutes": 240,
     "environments": {
-        "staging": {"auto_approve_max": 40, "reject_min": 90, "four_eyes": False},
-        "prod": {"auto_approve_max": 20, "reject_min": 80, "four_eyes": True},
-        "dev": {"auto_approve_max": 1, "reject_min": 95, "four_eyes": False},
+        "staging": {
+            "autopilot": "manual",
+            "auto_approve_max": 40,
+            "reject_min": 90,
+            "four_eyes": False,
+        },
+        "prod": {
+            "autopilot": "manual",
+            "auto_approve_max": 20,
+            "reject_min": 80,
+            "four_eyes": True,
+        },
+        "dev": {"autopilot": "manual", "auto_approve_max": 1, "reject_min": 95, "four_eyes": False},
     },
 }
 UNKNOWN = "0b5e8e52-4c9e-4e43-9d54-5b0e3f9f2a11"
@@ -51,6 +63,7 @@ def at_gate(api, new_case, policy):
         api.patch(f"/case/{case.pk}/transition", {"event": "start_analysis"}, format="json")
         body = {"case_id": str(case.pk), "template": template, "params": params}
         assert api.post("/plan/generate", body, format="json").status_code == 201
+        deliver_outbox()
         api.patch(f"/case/{case.pk}/transition", {"event": "plan_ready"}, format="json")
         return case
 
@@ -58,7 +71,9 @@ def at_gate(api, new_case, policy):
 
 
 def post(client, path, case_id, **body):
-    return client.post(path, {"case_id": str(case_id), **body}, format="json")
+    response = client.post(path, {"case_id": str(case_id), **body}, format="json")
+    deliver_outbox()
+    return response
 
 
 def gate_eval(client, case_id):
@@ -107,14 +122,18 @@ def test_risk_between_the_thresholds_needs_a_human_and_stays_at_the_gate(api, at
 
 def test_risk_at_the_reject_threshold_parks_the_case_with_the_reasons(api, at_gate):
     services.policy_save(
-        document={"environments": {"staging": {"auto_approve_max": 0, "reject_min": 1}}},
+        document={
+            "environments": {
+                "staging": {"autopilot": "manual", "auto_approve_max": 0, "reject_min": 1}
+            }
+        },
         cedar="",
         actor="test",
     )
     case = at_gate()
     body = gate_eval(api, case.pk).json()
     assert body["decision"] == "rejected"
-    assert body["case_state"] == "PARKED"
+    assert state(case) == "PARKED"
     park = CaseTimeline.objects.get(case=case, event="gate_rejected")
     assert park.reason == body["reasons"][0]
     assert "reject threshold 1" in park.reason
@@ -132,7 +151,12 @@ def test_outside_the_change_window_is_rejected(api, at_gate):
     never = [{"days": ["mon"], "start": "00:00", "end": "00:01"}]
     document = {
         "environments": {
-            "staging": {"auto_approve_max": 40, "reject_min": 90, "change_windows": never}
+            "staging": {
+                "autopilot": "manual",
+                "auto_approve_max": 40,
+                "reject_min": 90,
+                "change_windows": never,
+            }
         }
     }
     services.policy_save(document=document, cedar="", actor="test")
@@ -140,6 +164,7 @@ def test_outside_the_change_window_is_rejected(api, at_gate):
     # Evaluate at a moment certainly outside the window: a Tuesday noon.
     tuesday = timezone.now().replace(year=2026, month=11, day=24, hour=12)
     decision = services.gate_eval(case_id=case.pk, actor="olga", now=tuesday)
+    deliver_outbox()
     assert decision.decision == "rejected"
     assert "outside the change windows" in decision.reasons[0]
 
@@ -152,7 +177,14 @@ def test_in_a_freeze_is_rejected(api, at_gate):
         "reason": "launch",
     }
     document = {
-        "environments": {"staging": {"auto_approve_max": 40, "reject_min": 90, "freezes": [freeze]}}
+        "environments": {
+            "staging": {
+                "autopilot": "manual",
+                "auto_approve_max": 40,
+                "reject_min": 90,
+                "freezes": [freeze],
+            }
+        }
     }
     services.policy_save(document=document, cedar="", actor="test")
     case = at_gate()
@@ -189,8 +221,8 @@ def test_eval_on_a_case_not_at_the_gate_is_409(api, new_case, policy):
 
 def test_eval_of_an_already_approved_plan_is_409(api, at_gate):
     case = at_gate()
-    gate_eval(api, case.pk)
-    response = gate_eval(api, case.pk)
+    services.gate_eval(case_id=case.pk, actor="olga")  # approved; not yet moved on
+    response = api.post("/gate/eval", {"case_id": str(case.pk)}, format="json")
     assert response.status_code == 409
     assert response.json()["type"].endswith("/gate-already-decided")
 
@@ -322,6 +354,7 @@ def test_a_pending_approval_past_its_ttl_parks_the_case(pending):
         created_at=timezone.now() - timedelta(minutes=241)
     )
     assert expire_pending_approvals() == 1
+    deliver_outbox()
     assert state(pending) == "PARKED"
     park = CaseTimeline.objects.get(case=pending, event="gate_rejected")
     assert park.actor == "system:gate"
@@ -418,6 +451,7 @@ def test_the_reject_button_parks_the_case(approver_admin, pending):
         "/admin/gate/gatedecision/pending/",
         {"case_id": str(pending.pk), "action": "reject", "comment": "too risky"},
     )
+    deliver_outbox()
     assert state(pending) == "PARKED"
 
 
@@ -433,7 +467,7 @@ def test_saving_a_policy_in_the_admin_adds_a_version(admin_client, policy):
     response = admin_client.post(
         f"/admin/gate/gatepolicy/{policy.pk}/change/",
         {
-            "document": '{"environments": {"dev": {"auto_approve_max": 5, "reject_min": 50}}}',
+            "document": '{"environments": {"dev": {"autopilot": "manual", "auto_approve_max": 5, "reject_min": 50}}}',
             "cedar": "",
             "comment": "tighter",
         },

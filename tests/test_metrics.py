@@ -4,9 +4,8 @@ import pytest
 from django.db import transaction
 from prometheus_client.parser import text_string_to_metric_families
 
-from apps.cases import events
 from apps.cases.models import OpsCase
-from tests.probe.handlers import PROBE_EVENT
+from tests.probe.handlers import Probe
 from tests.support import wait_for
 
 
@@ -72,6 +71,6 @@ def test_a_transition_made_by_a_worker_is_counted_on_the_web_side(client, start_
     before = value(scrape(client), "case_transition_total", **labels)
     case = new_case()
     with transaction.atomic():
-        events.emit(type=PROBE_EVENT, subject=str(case.pk), data={"fail": "probe.a"})
+        Probe(case_id=str(case.pk), fail="probe.a").emit()
     wait_for(lambda: OpsCase.objects.get(pk=case.pk).state == "PARKED")
     wait_for(lambda: value(scrape(client), "case_transition_total", **labels) == before + 1)

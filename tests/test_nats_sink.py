@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 from django.db import transaction
 
-from apps.cases import events
 from apps.cases.models import Outbox
 from apps.cases.tasks import relay_outbox
-from tests.probe.handlers import PROBE_EVENT
+from tests.probe.handlers import PROBE_EVENT, Probe
 from tests.support import Process, free_port, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -50,10 +49,7 @@ async def stream_messages(url: str) -> list[tuple[str, dict, dict]]:
 def test_events_reach_jetstream_once_with_their_id_as_msg_id(start_worker, nats_url):
     start_worker(NATS_URL=nats_url)
     with transaction.atomic():
-        ids = [
-            str(events.emit(type=PROBE_EVENT, subject="s", data={"n": n}).event_id)
-            for n in range(10)
-        ]
+        ids = [str(Probe(case_id="s", n=n).emit().event_id) for n in range(10)]
     wait_for(lambda: not Outbox.objects.filter(published_at__isnull=True).exists())
     # Publish the same events again, as a relay that died before marking them would.
     Outbox.objects.update(published_at=None, claimed_until=None, claimed_by="")
@@ -70,7 +66,7 @@ def test_events_reach_jetstream_once_with_their_id_as_msg_id(start_worker, nats_
 def test_an_unreachable_nats_keeps_events_unpublished(start_worker):
     start_worker(NATS_URL=f"nats://127.0.0.1:{free_port()}")
     with transaction.atomic():
-        events.emit(type=PROBE_EVENT, subject="s", data={})
+        Probe(case_id="s").emit()
     wait_for(
         lambda: Outbox.objects.exclude(last_error="").exists(), what="the relay to record the error"
     )

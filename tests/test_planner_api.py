@@ -5,12 +5,18 @@ import json
 import pytest
 import yaml
 
-from apps.cases import services as case_services
 from apps.cases.models import CaseTimeline, OpsCase, Outbox
 from apps.planner.models import PlanProposed
-from tests.conftest import drive_to_executing, sample_plan
+from tests.conftest import drive_to_executing, plan_step, sample_plan
+from tests.factories import deliver_outbox, run_queued_steps, set_autopilot
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def manual_staging(db):
+    """These tests call each stage themselves; deliver_outbox() plays the Orchestrator."""
+    set_autopilot("staging", "manual")
 
 
 def start(api, case):
@@ -32,11 +38,13 @@ def analyzing(api, new_case):
     return case
 
 
-def test_template_plan_on_an_analyzing_case_fires_analysis_done_and_returns_201(api, analyzing):
+def test_template_plan_on_an_analyzing_case_returns_201_and_the_case_moves_to_planning(
+    api, analyzing
+):
     response = generate(api, analyzing.pk, template="restart")
     assert response.status_code == 201
     body = response.json()
-    assert body["case_state"] == "PLANNING"
+    assert body["case_state"] == "ANALYZING"  # the Orchestrator moves it, on the event
     assert body["revision"] == 1
     assert body["template"] == "restart"
     assert body["ready"] is True
@@ -47,8 +55,10 @@ def test_template_plan_on_an_analyzing_case_fires_analysis_done_and_returns_201(
         "kind": "Deployment",
         "name": "checkout",
     }
+    deliver_outbox()
     events = list(CaseTimeline.objects.filter(case=analyzing).values_list("event", flat=True))
-    assert events[-2:] == ["analysis_done", "plan_proposed"]
+    assert events[-2:] == ["plan_proposal", "analysis_done"]
+    assert OpsCase.objects.get(pk=analyzing.pk).state == "PLANNING"
 
 
 def test_each_plan_is_the_next_revision(api, analyzing):
@@ -82,9 +92,12 @@ def test_recent_failed_changes_of_the_service_raise_the_risk(api, new_case, anal
         return next(f for f in body["risk_factors"] if f["name"] == "recent_failures")
 
     before = generate(api, analyzing.pk, template="restart").json()
-    failed = new_case()
-    drive_to_executing(failed)
-    case_services.case_transition(case_id=failed.pk, event="exec_failed", actor="executor")
+    failing = sample_plan(steps=[plan_step("boom", params={"fail": True})])
+    failed = drive_to_executing(new_case(environment="dev"), document=failing)
+    assert api.post("/adapter/exec", {"case_id": str(failed.pk)}, format="json").status_code == 202
+    run_queued_steps()  # the step fails, the rollback runs
+    deliver_outbox()  # exec_failed: the case parks
+    assert OpsCase.objects.get(pk=failed.pk).state == "PARKED"
     after = generate(api, analyzing.pk, template="restart").json()
     assert failures(before) == {"name": "recent_failures", "value": 0, "points": 0}
     assert failures(after) == {"name": "recent_failures", "value": 1, "points": 10}
@@ -226,6 +239,7 @@ def test_incomplete_plan_is_refused_by_plan_ready_saying_what_is_missing(api, an
         "at least one rollback step in spec.rollback",
         "at least one check in spec.verify.checks",
     ]
+    deliver_outbox()
     response = plan_ready(api, analyzing.pk)
     assert response.status_code == 409
     body = response.json()
@@ -235,15 +249,19 @@ def test_incomplete_plan_is_refused_by_plan_ready_saying_what_is_missing(api, an
     assert OpsCase.objects.get(pk=analyzing.pk).state == "PLANNING"
 
 
-def test_plan_ready_without_any_plan_is_409(api, analyzing):
-    api.patch(f"/case/{analyzing.pk}/transition", {"event": "analysis_done"}, format="json")
-    response = plan_ready(api, analyzing.pk)
+def test_plan_ready_without_any_plan_is_409(api, new_case):
+    case = new_case(environment="dev")  # autopilot: the Analyst moves it to PLANNING
+    start(api, case)
+    deliver_outbox()
+    assert CaseTimeline.objects.filter(case=case, event="plan_waiting").exists()
+    response = plan_ready(api, case.pk)
     assert response.status_code == 409
     assert "no plan" in response.json()["detail"]
 
 
 def test_complete_plan_passes_plan_ready(api, analyzing):
     generate(api, analyzing.pk, template="restart")
+    deliver_outbox()
     response = plan_ready(api, analyzing.pk)
     assert response.status_code == 200
     assert response.json()["state"] == "WAIT_GATE"
@@ -252,6 +270,7 @@ def test_complete_plan_passes_plan_ready(api, analyzing):
 def test_plan_ready_judges_the_latest_revision(api, analyzing):
     generate(api, analyzing.pk, template="restart")
     generate(api, analyzing.pk, plan=sample_plan(rollback=[]))
+    deliver_outbox()
     assert plan_ready(api, analyzing.pk).status_code == 409
 
 

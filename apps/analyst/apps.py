@@ -5,3 +5,6 @@ class AnalystConfig(AppConfig):
     name = "apps.analyst"
     label = "analyst"
     verbose_name = "Analyst"
+
+    def ready(self):
+        from apps.analyst import handlers  # noqa: F401 — registers the subscriber

@@ -1,14 +1,21 @@
-"""Event types, `emit` into the outbox, and the in-process subscriber registry (DESIGN §4).
+"""Typed events and commands, `emit` into the outbox, and the subscriber registry (DESIGN §4).
 
-Producers call `emit()` inside their write transaction; the relay delivers each event
-after commit to every subscriber registered for its type (each as its own Celery task,
-deduplicated through the inbox) and to NATS when configured.
+Each producing app declares its payloads as `Event` subclasses (its own `events.py`); one
+conversion goes to the CloudEvents envelope (`emit`) and one comes back (`from_envelope`).
+Producers emit inside their write transaction; the relay delivers each event after commit
+to every subscriber registered for its type (each as its own Celery task, deduplicated
+through the inbox) and to NATS when configured. Subscribers receive the typed event.
 """
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
+import types
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import transaction
@@ -16,15 +23,193 @@ from django.db import transaction
 from aiops.middleware import request_id_var
 from apps.cases.models import Outbox
 
-CASE_TRANSITION = "evt.case.transition.v1"
-PLAN_PROPOSED = "evt.plan.proposed.v1"
-PLAN_APPROVED = "evt.plan.approved.v1"
-GATE_DECISION = "evt.gate.decision.v1"
-EXEC_STEP_RESULT = "evt.exec.step_result.v1"
-EXEC_DONE = "evt.exec.done.v1"
-EXEC_FAILED = "evt.exec.failed.v1"
-VERIFY_RESULT = "evt.verify.result.v1"
-ANALYSIS_FINDINGS = "evt.analysis.findings.v1"
+
+class ContractViolation(ValueError):
+    """An envelope's data does not match its event class (missing, extra or mistyped field)."""
+
+
+_EVENT_CLASSES: dict[str, type[Event]] = {}
+_JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean"}
+
+
+@dataclass(frozen=True)
+class Event:
+    """A typed payload. Subclasses are frozen dataclasses with a class attribute `type`
+    (the CloudEvents type) and a `case_id` field (the envelope's subject)."""
+
+    type: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    case_id: str
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("type"):
+            _EVENT_CLASSES[cls.type] = cls
+
+    def to_data(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def emit(self, *, source: str = "") -> Outbox:
+        return emit(type=self.type, subject=self.case_id, data=self.to_data(), source=source)
+
+    @classmethod
+    def from_data(cls, data: dict):
+        """The typed payload of `data`; raises ContractViolation on any mismatch."""
+        if not isinstance(data, dict):
+            raise ContractViolation(f"{cls.type}: data is not an object")
+        hints = typing.get_type_hints(cls)
+        names = [f.name for f in dataclasses.fields(cls)]
+        missing = [n for n in names if n not in data]
+        extra = sorted(set(data) - set(names))
+        if missing or extra:
+            raise ContractViolation(f"{cls.type}: missing {missing}, unexpected {extra}")
+        for name in names:
+            if not _matches(data[name], hints[name]):
+                raise ContractViolation(f"{cls.type}: {name}={data[name]!r} is not {hints[name]}")
+        return cls(**{n: data[n] for n in names})
+
+    @classmethod
+    def from_envelope(cls, envelope: dict):
+        return cls.from_data(envelope["data"])
+
+    @classmethod
+    def json_schema(cls) -> dict:
+        """The JSON Schema of this payload (published in docs/events.md)."""
+        hints = typing.get_type_hints(cls)
+        fields = dataclasses.fields(cls)
+        return {
+            "type": "object",
+            "required": [f.name for f in fields],
+            "additionalProperties": False,
+            "properties": {f.name: _schema_of(hints[f.name]) for f in fields},
+        }
+
+
+def _matches(value, hint) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, arg) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if origin is list:
+        (item,) = typing.get_args(hint) or (object,)
+        return isinstance(value, list) and all(_matches(v, item) for v in value)
+    if origin is dict or hint is dict:
+        return isinstance(value, dict)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is object:
+        return True
+    return isinstance(value, hint)
+
+
+def _schema_of(hint) -> dict:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return {"anyOf": [_schema_of(arg) for arg in typing.get_args(hint)]}
+    if hint is type(None):
+        return {"type": "null"}
+    if origin is list:
+        (item,) = typing.get_args(hint) or (object,)
+        return {"type": "array", "items": _schema_of(item)}
+    if origin is dict or hint is dict:
+        return {"type": "object"}
+    if hint in _JSON_TYPES:
+        return {"type": _JSON_TYPES[hint]}
+    return {}
+
+
+def event_class(event_type: str) -> type[Event] | None:
+    return _EVENT_CLASSES.get(event_type)
+
+
+def event_classes() -> dict[str, type[Event]]:
+    return dict(sorted(_EVENT_CLASSES.items()))
+
+
+def typed(envelope: dict) -> Event:
+    """The typed event of an outbox envelope; ContractViolation for an unknown type."""
+    cls = _EVENT_CLASSES.get(envelope["type"])
+    if cls is None:
+        raise ContractViolation(f"no event class declares {envelope['type']}")
+    event = cls.from_envelope(envelope)
+    if event.case_id != envelope["subject"]:
+        raise ContractViolation(f"{cls.type}: case_id differs from the envelope's subject")
+    return event
+
+
+# --- the Orchestrator's own events and commands ---
+
+
+@dataclass(frozen=True)
+class CaseTransitioned(Event):
+    type = "evt.case.transition.v1"
+    description = "A case changed state (or was created: event 'create', from '')."
+    event: str
+    from_state: str
+    to_state: str
+    version: int
+    actor: str
+    reason: str
+    service: str
+    environment: str
+
+
+@dataclass(frozen=True)
+class Command(Event):
+    """What a state asks of a module on entry (workflow.ON_ENTRY). `case_version` is the
+    version that asked: a module acts only while the case is still at it, so a command that
+    arrives after the case moved on (parked, re-planned) changes nothing."""
+
+    case_version: int
+    state: str
+    service: str
+    environment: str
+    autopilot: str
+
+
+@dataclass(frozen=True)
+class AnalysisRequested(Command):
+    type = "cmd.analysis.run.v1"
+    description = "ANALYZING asks the Analyst for the case's findings."
+
+
+@dataclass(frozen=True)
+class PlanRequested(Command):
+    type = "cmd.plan.propose.v1"
+    description = "PLANNING asks the Planner to propose a plan (template, finding, or wait)."
+
+
+@dataclass(frozen=True)
+class GateRequested(Command):
+    type = "cmd.gate.evaluate.v1"
+    description = "WAIT_GATE asks the Gatekeeper to judge the latest plan."
+
+
+@dataclass(frozen=True)
+class ExecutionRequested(Command):
+    type = "cmd.exec.start.v1"
+    description = "EXECUTING asks the Executor to start a run of the approved plan."
+
+
+@dataclass(frozen=True)
+class VerificationRequested(Command):
+    type = "cmd.verify.schedule.v1"
+    description = "VERIFYING asks the Verifier to schedule the verification of the run."
+
+
+COMMANDS: dict[str, type[Command]] = {
+    cls.type: cls
+    for cls in (
+        AnalysisRequested,
+        PlanRequested,
+        GateRequested,
+        ExecutionRequested,
+        VerificationRequested,
+    )
+}
 
 
 def emit(*, type: str, subject: str, data: dict, source: str = "") -> Outbox:
@@ -55,18 +240,22 @@ def _kick_relay() -> None:
 class Subscriber:
     name: str
     types: frozenset[str]
-    handle: Callable[[dict], None]
+    handle: Callable[[Event], None]
 
 
 _SUBSCRIBERS: dict[str, Subscriber] = {}
+# The id of the event a subscriber is handling (for handlers that key effects on it).
+delivering: contextvars.ContextVar[str] = contextvars.ContextVar("delivering", default="")
 
 
-def subscriber(name: str, *types: str):
-    """Register `fn(envelope)` for event `types`. It runs in a transaction with its inbox row,
-    so it must write only through services and must not do external I/O itself."""
+def subscriber(name: str, *event_types: str | type[Event]):
+    """Register `fn(event)` for event types (names or Event classes); it receives the typed
+    event. It runs in a transaction with its inbox row, so it must write only through
+    services and must not do external I/O itself."""
+    names = frozenset(t if isinstance(t, str) else t.type for t in event_types)
 
     def register(fn):
-        _SUBSCRIBERS[name] = Subscriber(name=name, types=frozenset(types), handle=fn)
+        _SUBSCRIBERS[name] = Subscriber(name=name, types=names, handle=fn)
         return fn
 
     return register

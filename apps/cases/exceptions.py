@@ -15,6 +15,10 @@ class ReasonRequired(BadRequest):
     slug, title = "reason-required", "This event needs a reason"
 
 
+class ModuleEvent(Problem):
+    status, slug, title = 403, "module-event", "Only the module that owns this outcome reports it"
+
+
 class IllegalTransition(Conflict):
     slug, title = "illegal-transition", "Event not allowed in the current state"
 

@@ -1,43 +1,77 @@
-"""The Orchestrator's subscribers: module events fire the matching case transitions.
+"""The Orchestrator's subscribers: modules' outcome events fire the matching transitions.
 
-Each runs inside the delivery transaction with its inbox row. An event that no longer
-fits the case's state (it was parked meanwhile, say) is noted on the timeline, not retried.
+The only place besides the Orchestrator's own API where a case changes state. Each runs
+inside the delivery transaction with its inbox row. An outcome that no longer fits the
+case (it was parked meanwhile, a newer plan exists) is noted on the timeline, not retried.
 """
 
-from apps.cases import events
+from apps.cases import autopilot, events
+from apps.cases import workflow as wf
 from apps.cases.exceptions import GuardFailed, IllegalTransition
-from apps.cases.services import fire, lock_case, timeline_note
-
-ACTOR = "system:orchestrator"
+from apps.cases.services import ACTOR, fire, lock_case, timeline_note
 
 
-def _fire_or_note(case_id: str, event: str, reason: str, data: dict) -> None:
-    case = lock_case(case_id)
+def _fire_or_note(case, event: str, reason: str, data: dict, actor: str = ACTOR) -> None:
     try:
-        fire(case, event, actor=ACTOR, reason=reason, data=data)
+        fire(case, event, actor=actor, reason=reason, data=data)
     except (IllegalTransition, GuardFailed) as refused:
         timeline_note(case, event=f"{event}_ignored", actor=ACTOR, reason=refused.detail, data=data)
 
 
-@events.subscriber("orchestrator.plan_approved", events.PLAN_APPROVED)
-def on_plan_approved(envelope: dict) -> None:
-    data = envelope["data"]
-    _fire_or_note(envelope["subject"], "gate_approved", data.get("reason", ""), data)
+@events.subscriber("orchestrator.findings", "evt.analysis.findings.v1")
+def on_findings(event) -> None:
+    """The Analyst reported: planning starts."""
+    case = lock_case(event.case_id)
+    if case.state == wf.ANALYZING:
+        count = len(event.findings)
+        _fire_or_note(case, "analysis_done", f"{count} finding(s)", event.to_data())
 
 
-@events.subscriber("orchestrator.exec_finished", events.EXEC_DONE, events.EXEC_FAILED)
-def on_exec_finished(envelope: dict) -> None:
-    data = envelope["data"]
-    if envelope["type"] == events.EXEC_DONE:
-        _fire_or_note(envelope["subject"], "exec_done", "", data)
+@events.subscriber("orchestrator.plan_proposed", "evt.plan.proposed.v1")
+def on_plan_proposed(event) -> None:
+    """A plan was proposed: a case still analyzing moves to planning; a ready plan goes to
+    the gate (its guard checks the latest revision) unless people drive this environment."""
+    case = lock_case(event.case_id)
+    data = event.to_data()
+    if case.state == wf.ANALYZING:
+        fire(case, "analysis_done", actor=ACTOR, reason="plan proposed", data=data)
+    if case.state != wf.PLANNING or not event.ready:
+        return
+    if autopilot.mode_for(case.environment) == wf.AUTOPILOT_MANUAL:
+        return
+    _fire_or_note(case, "plan_ready", f"plan revision {event.revision} is ready", data)
+
+
+@events.subscriber("orchestrator.gate_decision", "evt.gate.decision.v1")
+def on_gate_decision(event) -> None:
+    """Approval and rejection travel the same path; needs_human waits for a person."""
+    case = lock_case(event.case_id)
+    reason = "; ".join(event.reasons)
+    # The timeline names who decided (a person, or system:gate for the policy).
+    if event.decision == "approved":
+        _fire_or_note(case, "gate_approved", reason, event.to_data(), actor=event.actor)
+    elif event.decision == "rejected":
+        _fire_or_note(case, "gate_rejected", reason, event.to_data(), actor=event.actor)
+
+
+@events.subscriber("orchestrator.exec_finished", "evt.exec.done.v1", "evt.exec.failed.v1")
+def on_exec_finished(event) -> None:
+    case = lock_case(event.case_id)
+    if event.type == "evt.exec.done.v1":
+        _fire_or_note(case, "exec_done", "", event.to_data())
     else:
-        _fire_or_note(
-            envelope["subject"], "exec_failed", data.get("reason", "execution failed"), data
-        )
+        _fire_or_note(case, "exec_failed", event.reason, event.to_data())
 
 
-@events.subscriber("orchestrator.verify_result", events.VERIFY_RESULT)
-def on_verify_result(envelope: dict) -> None:
-    data = envelope["data"]
-    event = "verify_pass" if data.get("passed") else "verify_failed"
-    _fire_or_note(envelope["subject"], event, data.get("summary", ""), data)
+@events.subscriber("orchestrator.verify_result", "evt.verify.result.v1")
+def on_verify_result(event) -> None:
+    case = lock_case(event.case_id)
+    name = "verify_pass" if event.passed else "verify_failed"
+    _fire_or_note(case, name, event.summary, event.to_data())
+
+
+@events.subscriber("orchestrator.plan_failed", "evt.plan.failed.v1")
+def on_plan_failed(event) -> None:
+    case = lock_case(event.case_id)
+    if case.state in (wf.ANALYZING, wf.PLANNING):
+        fire(case, "park", actor=ACTOR, reason=event.reason, data=event.to_data())

@@ -33,6 +33,10 @@ class OpsCase(models.Model):
     severity = models.CharField(max_length=4, choices=Severity.choices, default=Severity.SEV3)
     description = models.TextField(blank=True, default="")
     labels = models.JSONField(default=dict, blank=True)
+    template = models.CharField(
+        max_length=50, blank=True, default="", help_text="The plan template the Planner uses"
+    )
+    params = models.JSONField(default=dict, blank=True, help_text="Parameters of the template")
     state = FSMField(
         default=wf.NEW, protected=True, choices=[(s, s) for s in wf.STATES], db_index=True
     )

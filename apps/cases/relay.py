@@ -192,7 +192,8 @@ def deliver_to_sinks(row: Outbox) -> None:
 
 
 def apply_event(subscriber_name: str, event_id: str) -> str:
-    """Run one subscriber on one event exactly once (inbox row + effects, one transaction)."""
+    """Run one subscriber on one event exactly once (inbox row + effects, one transaction).
+    The subscriber gets the typed event; an envelope that breaks its contract raises."""
     sub = events.get_subscriber(subscriber_name)
     if sub is None:
         return "unknown-subscriber"
@@ -202,7 +203,11 @@ def apply_event(subscriber_name: str, event_id: str) -> str:
     with transaction.atomic():
         if not _inbox_insert(subscriber_name, event_id):
             return "duplicate"
-        sub.handle(row.envelope())
+        token = events.delivering.set(str(row.event_id))
+        try:
+            sub.handle(events.typed(row.envelope()))
+        finally:
+            events.delivering.reset(token)
     return "applied"
 
 

@@ -8,12 +8,13 @@ import uuid
 from django.db import transaction
 
 from aiops.middleware import case_id_var, request_id_var
-from apps.cases import events, metrics
+from apps.cases import autopilot, events, metrics
 from apps.cases import workflow as wf
 from apps.cases.exceptions import (
     CaseNotFound,
     GuardFailed,
     IllegalTransition,
+    ModuleEvent,
     ReasonRequired,
     StaleVersion,
     UnknownEvent,
@@ -22,6 +23,7 @@ from apps.cases.guards import check_guard
 from apps.cases.models import CaseTimeline, OpsCase
 
 log = logging.getLogger(__name__)
+ACTOR = "system:orchestrator"
 
 
 def actor_name(user) -> str:
@@ -37,8 +39,15 @@ def case_create(
     severity: str = "sev3",
     description: str = "",
     labels: dict | None = None,
+    template: str = "",
+    params: dict | None = None,
 ) -> OpsCase:
-    """Open a case in NEW. Emits evt.case.transition.v1 (event "create")."""
+    """Open a case in NEW. Emits evt.case.transition.v1 (event "create").
+
+    A case that knows what to plan from (a template, or a finding in its labels) starts
+    analysis at once unless its environment's autopilot is manual; the loop then runs on
+    by itself as far as the gate's policy allows.
+    """
     with transaction.atomic():
         case = OpsCase.objects.create(
             title=title,
@@ -47,9 +56,17 @@ def case_create(
             severity=severity,
             description=description,
             labels=labels or {},
+            template=template,
+            params=params or {},
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
         _record(case, event="create", from_state="", actor=actor_name(actor), reason="")
+        if wf.auto_start(
+            has_template=bool(template),
+            has_finding=bool(case.labels.get("finding")),
+            autopilot=autopilot.mode_for(environment),
+        ):
+            fire(case, "start_analysis", actor=ACTOR, reason="created with what to plan from")
     return case
 
 
@@ -72,12 +89,13 @@ def case_transition(
     actor: str,
     reason: str = "",
     if_match: int | None = None,
-    data: dict | None = None,
 ) -> OpsCase:
-    """Fire `event` (API or seed name) on a case.
+    """A person fires `event` (API or seed name) on a case.
 
-    Raises UnknownEvent (400), CaseNotFound (404), StaleVersion (412), IllegalTransition,
-    GuardFailed (409), ReasonRequired (400). Emits evt.case.transition.v1.
+    Only people's events (workflow.person_events()); a module's outcome reaches the case as
+    that module's event. Raises UnknownEvent (400), ModuleEvent (403), CaseNotFound (404),
+    StaleVersion (412), IllegalTransition, GuardFailed (409), ReasonRequired (400).
+    Emits evt.case.transition.v1 (and the new state's command, see workflow.ON_ENTRY).
     """
     try:
         name = wf.canonical_event(event)
@@ -85,6 +103,14 @@ def case_transition(
         raise UnknownEvent(
             f"Unknown event '{event}'.", known_events=wf.known_event_names()
         ) from None
+    transition = wf.BY_EVENT[name]
+    if transition.by != wf.PERSON:
+        raise ModuleEvent(
+            f"'{name}' is a module's outcome, not a person's event: it is reported by the "
+            f"{transition.reported_by}.",
+            event=name,
+            person_events=wf.person_events(),
+        )
     with transaction.atomic():
         case = lock_case(case_id)
         if if_match is not None and if_match != case.version:
@@ -93,11 +119,15 @@ def case_transition(
                 f"Case is at version {case.version}, not {if_match}.",
                 current_version=case.version,
             )
-        return fire(case, name, actor=actor, reason=reason, data=data)
+        return fire(case, name, actor=actor, reason=reason)
 
 
 def fire(case: OpsCase, event: str, *, actor: str, reason: str = "", data: dict | None = None):
-    """Apply a transition to a case already locked in the caller's transaction."""
+    """Apply a transition to a case already locked in the caller's transaction.
+
+    The Orchestrator's own: its API (case_transition, case_park) and its subscribers call it;
+    other apps report outcomes as events. Entering a state emits what that state asks for.
+    """
     transition = wf.BY_EVENT[event]
     if case.state not in transition.sources:
         metrics.conflict_total.labels(kind="illegal").inc()
@@ -117,6 +147,17 @@ def fire(case: OpsCase, event: str, *, actor: str, reason: str = "", data: dict 
     case.version += 1
     case.save(update_fields=["state", "version", "updated_at"])
     _record(case, event=event, from_state=from_state, actor=actor, reason=reason, data=data)
+    mode = autopilot.mode_for(case.environment)
+    command = wf.asks_on_entry(case.state, mode)
+    if command:
+        events.COMMANDS[command](
+            case_id=str(case.pk),
+            case_version=case.version,
+            state=case.state,
+            service=case.service,
+            environment=case.environment,
+            autopilot=mode,
+        ).emit()
     labels = {"event": event, "from": from_state, "to": case.state}
     # Counted only once the transition is durable.
     transaction.on_commit(metrics.case_transition_total.labels(**labels).inc)
@@ -134,7 +175,10 @@ def case_park(*, case_id, actor: str, reason: str) -> OpsCase | None:
 
 
 def timeline_note(case: OpsCase, *, event: str, actor: str, reason: str = "", data=None):
-    """A timeline row that records a decision without changing state (caller's transaction)."""
+    """A timeline row that records a decision without changing state (caller's transaction).
+    Its name never reads as a transition's, so the timeline says what really happened."""
+    if event in wf.known_event_names():
+        raise ValueError(f"timeline note '{event}' would read as a transition")
     return CaseTimeline.objects.create(
         case=case,
         event=event,
@@ -158,21 +202,17 @@ def _record(case: OpsCase, *, event, from_state, actor, reason, data=None) -> No
         data=data or {},
         request_id=_request_id(),
     )
-    events.emit(
-        type=events.CASE_TRANSITION,
-        subject=str(case.pk),
-        data={
-            "case_id": str(case.pk),
-            "event": event,
-            "from": from_state,
-            "to": case.state,
-            "version": case.version,
-            "actor": actor,
-            "reason": reason,
-            "service": case.service,
-            "environment": case.environment,
-        },
-    )
+    events.CaseTransitioned(
+        case_id=str(case.pk),
+        event=event,
+        from_state=from_state,
+        to_state=case.state,
+        version=case.version,
+        actor=actor,
+        reason=reason,
+        service=case.service,
+        environment=case.environment,
+    ).emit()
 
 
 def _request_id() -> str:

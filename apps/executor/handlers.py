@@ -1,13 +1,26 @@
-"""Executor subscribers: parking a case cancels its run."""
+"""Executor subscribers: EXECUTING asks for a run; parking a case cancels its run."""
 
 from apps.cases import events
+from apps.cases.services import lock_case, timeline_note
 from apps.cases.workflow import PARKED
 from apps.executor import services
+from apps.executor.exceptions import ExecNotAllowed, RunActive
 
 
-@events.subscriber("executor.cancel_on_park", events.CASE_TRANSITION)
-def on_case_transition(envelope: dict) -> None:
-    data = envelope["data"]
-    if data.get("to") != PARKED:
+@events.subscriber("executor.start", events.ExecutionRequested)
+def on_execution_requested(command) -> None:
+    try:
+        services.exec_start(
+            case_id=command.case_id, actor=services.ACTOR, case_version=command.case_version
+        )
+    except (ExecNotAllowed, RunActive) as refused:
+        # Someone started it by hand first, or the approval is gone: say so, change nothing.
+        case = lock_case(command.case_id)
+        timeline_note(case, event="exec_start_skipped", actor=services.ACTOR, reason=refused.detail)
+
+
+@events.subscriber("executor.cancel_on_park", events.CaseTransitioned)
+def on_case_transition(event) -> None:
+    if event.to_state != PARKED:
         return
-    services.run_cancel(case_id=envelope["subject"], reason=data.get("reason") or "case parked")
+    services.run_cancel(case_id=event.case_id, reason=event.reason or "case parked")

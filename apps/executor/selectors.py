@@ -6,8 +6,11 @@ from aiops.problems import NotFound
 from apps.executor.models import ExecRun, ExecStep
 
 
-def latest_run(case_id) -> ExecRun | None:
-    return ExecRun.objects.filter(case_id=case_id).order_by("-created_at").first()
+def verified_run(case_id) -> ExecRun | None:
+    """The case's latest run if it succeeded: what the Verifier judges (its plan document)."""
+    run = ExecRun.objects.select_related("plan").filter(case_id=case_id).order_by("-created_at")
+    latest = run.first()
+    return latest if latest is not None and latest.status == ExecRun.SUCCEEDED else None
 
 
 def run_get(run_id) -> ExecRun:

@@ -10,57 +10,61 @@ evt.exec.failed.v1. `sweep_steps` recovers attempts whose worker died (expired l
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.cases import events
 from apps.cases.services import lock_case, timeline_note
 from apps.cases.workflow import EXECUTING
 from apps.executor import metrics
+from apps.executor.events import RunFailed, RunSucceeded, StepFinished
 from apps.executor.exceptions import ExecNotAllowed, RunActive
 from apps.executor.models import ExecRun, ExecStep
-from apps.gate.selectors import approved_plan
+from apps.gate import selectors as gate_selectors
+from apps.gate import services as gate_services
+from apps.gate.models import PlanApproved
+from apps.gate.policy import ROLLBACK
 
 log = logging.getLogger(__name__)
 ACTOR = "system:executor"
 DEFAULT_TIMEOUT_S = 300
 
 
-def exec_start(*, case_id, actor: str) -> ExecRun:
-    """Start a run of the case's approved plan; its first step is queued on commit.
+def exec_start(*, case_id, actor: str, case_version: int | None = None) -> ExecRun | None:
+    """Start a run of the plan whose approval moved the case into EXECUTING, consuming that
+    approval (good for one run); the first step is queued on commit.
 
-    Raises CaseNotFound (404), ExecNotAllowed (409: not EXECUTING / no approved plan / this
-    plan revision already ran successfully),
-    RunActive (409, with run_id: a run of this case is still pending or running).
+    With `case_version` (the Orchestrator asked) it returns None when the case moved on.
+    Raises CaseNotFound (404), ExecNotAllowed (409: not EXECUTING / no unconsumed approval at
+    this case version), RunActive (409, with run_id: a run of this case is still active).
     """
     with transaction.atomic():
         case = lock_case(case_id)
+        if case_version is not None and (case.state, case.version) != (EXECUTING, case_version):
+            return None
         if case.state != EXECUTING:
             raise ExecNotAllowed(
                 f"Case is {case.state}; only a case in {EXECUTING} can be executed.",
                 state=case.state,
             )
-        approval = approved_plan(case.pk)
-        if approval is None:
-            raise ExecNotAllowed("The case's latest plan is not approved.", state=case.state)
         active = ExecRun.objects.filter(case=case, status__in=ExecRun.ACTIVE).first()
         if active is not None:
             raise RunActive(f"Run {active.pk} is still {active.status}.", run_id=str(active.pk))
-        done = ExecRun.objects.filter(
-            case=case, plan=approval.plan, status=ExecRun.SUCCEEDED
-        ).first()
-        if done is not None:
+        run_id = uuid.uuid4()
+        approval = gate_services.approval_consume(case=case, run_id=run_id)
+        if approval is None:
             raise ExecNotAllowed(
-                f"Run {done.pk} already carried out this plan revision.",
+                "No unused approval brought the case here: an approval is good for one run. "
+                "Park, resume and have the new plan approved to run again.",
                 state=case.state,
-                run_id=str(done.pk),
             )
         document = approval.plan.document
         now = timezone.now()
         run = ExecRun.objects.create(
+            id=run_id,
             case=case,
             plan=approval.plan,
             document=document,
@@ -87,19 +91,72 @@ def exec_start(*, case_id, actor: str) -> ExecRun:
 
 
 def step_claim(message_id: str, *, worker: str) -> ExecStep | None:
-    """Take a queued attempt for this worker (conditional UPDATE); None if already taken."""
+    """Take a queued attempt for this worker; None if it is not to run here: another delivery
+    took it, or the preflight refused it (the kill switch, or — before a run's first step —
+    an approval that no longer holds), in which case the run stops and says why."""
     now = timezone.now()
-    # One conditional UPDATE (atomic on its own): of concurrent deliveries only one matches.
-    taken = ExecStep.objects.filter(message_id=message_id, status=ExecStep.QUEUED).update(
-        status=ExecStep.RUNNING,
-        worker=worker[:200],
-        started_at=now,
-        heartbeat_at=now,
-        lease_expires_at=now + timedelta(seconds=settings.EXEC_LEASE_SECONDS),
-    )
+    with transaction.atomic():
+        # FOR SHARE on the switch: engaging it waits for this claim, so none starts after.
+        switch = gate_selectors.kill_switch_for_share()
+        step = (
+            ExecStep.objects.select_related("run", "run__case")
+            .filter(message_id=message_id, status=ExecStep.QUEUED)
+            .first()
+        )
+        if step is None:
+            return None
+        refusal = _preflight(step, switch)
+        if refusal:
+            _refuse(step, refusal, kill_switch=switch.engaged)
+            return None
+        # A conditional UPDATE: of concurrent deliveries only one matches.
+        taken = ExecStep.objects.filter(message_id=message_id, status=ExecStep.QUEUED).update(
+            status=ExecStep.RUNNING,
+            worker=worker[:200],
+            started_at=now,
+            heartbeat_at=now,
+            lease_expires_at=now + timedelta(seconds=settings.EXEC_LEASE_SECONDS),
+        )
     if not taken:
         return None
     return ExecStep.objects.select_related("run").get(message_id=message_id)
+
+
+def _preflight(step: ExecStep, switch) -> str:
+    """Why this attempt must not start now ("" if it may). Rollback steps always may: they
+    restore what the run changed."""
+    if step.phase == ExecRun.ROLLBACK:
+        return ""
+    if switch.engaged:
+        return f"the kill switch is engaged by {switch.changed_by}: {switch.reason}"
+    if step.index == 0 and step.attempt == 1:
+        approval = (
+            PlanApproved.objects.select_related("plan", "decision")
+            .filter(consumed_by_run=step.run_id)
+            .first()
+        )
+        if approval is None:
+            return "the run has no approval"
+        return gate_services.approval_holds(approval) or ""
+    return ""
+
+
+def _refuse(step: ExecStep, reason: str, *, kill_switch: bool) -> None:
+    """End a queued attempt that may not start, and its run: under the kill switch with the
+    policy's on_kill_switch=rollback a run that changed something rolls back; otherwise it
+    stops. Either way the case parks with the reason (evt.exec.failed.v1)."""
+    run = ExecRun.objects.select_for_update().select_related("case").get(pk=step.run_id)
+    refused = ExecStep.objects.filter(pk=step.pk, status=ExecStep.QUEUED).update(
+        status=ExecStep.CANCELLED, finished_at=timezone.now(), error=f"not started: {reason}"
+    )
+    if not refused or run.status not in ExecRun.ACTIVE:
+        return
+    step.refresh_from_db()
+    changed = run.steps.filter(phase=ExecRun.FORWARD, status=ExecStep.SUCCEEDED).exists()
+    policy = gate_selectors.policy_in_force().as_policy()
+    rollback = kill_switch and changed and policy.on_kill_switch(run.case.environment) == ROLLBACK
+    run.reason = f"stopped before step '{step.step_id}': {reason}"[:2000]
+    _step_finished(run, step, retryable=False, stop=True, rollback=rollback)
 
 
 def step_heartbeat(step: ExecStep) -> tuple[bool, bool]:
@@ -264,29 +321,27 @@ def _enqueue_on_commit(message_id, delay: float = 0) -> None:
     transaction.on_commit(lambda: _enqueue(message_id, delay))
 
 
-def _step_finished(run: ExecRun, step: ExecStep, *, retryable: bool) -> None:
+def _step_finished(
+    run: ExecRun, step: ExecStep, *, retryable: bool, stop: bool = False, rollback: bool = False
+) -> None:
     # Registered before the event's relay kick, so the next step's message leaves first.
     publish: list[tuple] = []
     transaction.on_commit(lambda: [_enqueue(message_id, delay) for message_id, delay in publish])
-    events.emit(
-        type=events.EXEC_STEP_RESULT,
-        subject=str(run.case_id),
-        data={
-            "case_id": str(run.case_id),
-            "run_id": str(run.pk),
-            "step_id": step.step_id,
-            "phase": step.phase,
-            "index": step.index,
-            "attempt": step.attempt,
-            "message_id": str(step.message_id),
-            "adapter": step.adapter,
-            "action": step.action,
-            "status": step.status,
-            "exit_code": step.exit_code,
-            "duration_s": step.duration_s,
-            "error": step.error[:500],
-        },
-    )
+    StepFinished(
+        case_id=str(run.case_id),
+        run_id=str(run.pk),
+        step_id=step.step_id,
+        phase=step.phase,
+        index=step.index,
+        attempt=step.attempt,
+        message_id=str(step.message_id),
+        adapter=step.adapter,
+        action=step.action,
+        status=step.status,
+        exit_code=step.exit_code,
+        duration_s=step.duration_s,
+        error=step.error[:500],
+    ).emit()
     # Operators read a run step by step on the case's own timeline, too.
     outcome = f"{step.phase} step '{step.step_id}' ({step.adapter}.{step.action}) "
     outcome += f"attempt {step.attempt}: {step.status}"
@@ -310,6 +365,14 @@ def _step_finished(run: ExecRun, step: ExecStep, *, retryable: bool) -> None:
             step.duration_s
         )
     if run.status not in ExecRun.ACTIVE:
+        return
+    if stop:
+        if rollback and _phase_steps(run, ExecRun.ROLLBACK):
+            run.phase = ExecRun.ROLLBACK
+            run.save(update_fields=["reason", "phase"])
+            _queue_step(run, ExecRun.ROLLBACK, 0, publish=publish)
+        else:
+            _finish(run, ExecRun.FAILED)
         return
     if step.status == ExecStep.CANCELLED or run.cancel_requested:
         _finish(run, ExecRun.CANCELLED)
@@ -349,19 +412,26 @@ def _finish(run: ExecRun, status: str) -> None:
     run.save(update_fields=["status", "finished_at", "reason", "phase"])
     transaction.on_commit(lambda: metrics.runs_finished_total.labels(status=status).inc())
     data = {"case_id": str(run.case_id), "run_id": str(run.pk), "status": status}
+    plan_id = str(run.plan_id or "")
     if status == ExecRun.SUCCEEDED:
-        events.emit(type=events.EXEC_DONE, subject=str(run.case_id), data=data)
+        RunSucceeded(
+            case_id=str(run.case_id), run_id=str(run.pk), plan_id=plan_id, status=status
+        ).emit()
     elif status in (ExecRun.FAILED, ExecRun.ROLLED_BACK):
         reason = run.reason or "execution failed"
         if status == ExecRun.ROLLED_BACK:
             reason += " (rollback steps ran)"
-        events.emit(
-            type=events.EXEC_FAILED, subject=str(run.case_id), data={**data, "reason": reason}
-        )
+        RunFailed(
+            case_id=str(run.case_id),
+            run_id=str(run.pk),
+            plan_id=plan_id,
+            status=status,
+            reason=reason,
+        ).emit()
     case = run.case
     timeline_note(
         case,
-        event=f"exec_{status}",
+        event=f"run_{status}",
         actor=ACTOR,
         reason=run.reason if status != ExecRun.SUCCEEDED else "",
         data=data,

@@ -11,7 +11,7 @@ from aiops.permissions import APPROVER, has_role
 from aiops.problems import Problem
 from apps.cases.services import actor_name
 from apps.gate import selectors, services
-from apps.gate.models import GateDecision, GatePolicy, PlanApproved
+from apps.gate.models import GateDecision, GatePolicy, KillSwitch, KillSwitchFlip, PlanApproved
 from apps.gate.policy import validate_document
 
 
@@ -91,10 +91,14 @@ class GateDecisionAdmin(admin.ModelAdmin):
         actor = actor_name(request.user)
         try:
             if request.POST.get("action") == "approve":
-                services.gate_approve(case_id=case_id, actor=actor, comment=comment)
+                services.gate_approve(
+                    case_id=case_id, user=request.user, actor=actor, comment=comment
+                )
                 messages.success(request, f"Approved case {case_id}.")
             elif request.POST.get("action") == "reject":
-                services.gate_reject(case_id=case_id, actor=actor, comment=comment)
+                services.gate_reject(
+                    case_id=case_id, user=request.user, actor=actor, comment=comment
+                )
                 messages.success(request, f"Rejected case {case_id}; it is parked.")
             else:
                 messages.error(request, "Choose Approve or Reject.")
@@ -104,8 +108,64 @@ class GateDecisionAdmin(admin.ModelAdmin):
 
 @admin.register(PlanApproved)
 class PlanApprovedAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "case", "plan", "approved_by"]
+    list_display = ["created_at", "case", "plan", "approved_by", "consumed_at", "voided_at"]
     readonly_fields = [f.name for f in PlanApproved._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class KillSwitchForm(forms.Form):
+    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+@admin.register(KillSwitch)
+class KillSwitchAdmin(admin.ModelAdmin):
+    """One row; Engage/Lift call the same service as POST /gate/kill-switch (approvers only)."""
+
+    list_display = ["__str__", "reason", "changed_by", "changed_at"]
+    change_list_template = "admin/gate/kill_switch.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "POST":
+            if not has_role(request.user, APPROVER):
+                raise PermissionDenied("Only approvers flip the kill switch.")
+            form = KillSwitchForm(request.POST)
+            form.is_valid()
+            try:
+                services.kill_switch_set(
+                    engaged=request.POST.get("action") == "engage",
+                    actor=actor_name(request.user),
+                    reason=form.cleaned_data.get("reason", ""),
+                )
+            except Problem as refused:
+                messages.error(request, f"{refused.title}: {refused.detail}")
+            return redirect(reverse("admin:gate_killswitch_changelist"))
+        context = {
+            **(extra_context or {}),
+            "switch": selectors.kill_switch(),
+            "flips": KillSwitchFlip.objects.all()[:20],
+            "may_flip": has_role(request.user, APPROVER),
+        }
+        return super().changelist_view(request, extra_context=context)
+
+
+@admin.register(KillSwitchFlip)
+class KillSwitchFlipAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "engaged", "actor", "reason", "affected_cases"]
+    readonly_fields = [f.name for f in KillSwitchFlip._meta.fields]
 
     def has_add_permission(self, request):
         return False

@@ -21,3 +21,7 @@ class CommentRequired(BadRequest):
 
 class FourEyesViolation(Problem):
     status, slug, title = 403, "four-eyes", "The plan's requester cannot approve it"
+
+
+class KillSwitchEngaged(Conflict):
+    slug, title = "kill-switch-engaged", "The kill switch is engaged"

@@ -12,6 +12,8 @@ A policy document (config/gate-policy.yaml, versioned as GatePolicy rows):
         change_windows: [{days: [mon, tue], start: "09:00", end: "16:00"}]
         outside_window: reject         # reject | needs_human
         freezes: [{start: "2026-12-21T00:00", end: "2027-01-04T00:00", reason: "year end"}]
+        autopilot: supervised          # manual | supervised | low_risk (see AUTOPILOT below)
+        on_kill_switch: pause          # pause | rollback: what a run stopped by the switch does
     cedar: |                           # optional Cedar policies; a `forbid` that applies rejects
       forbid(principal, action, resource) when { context.risk > 60 };
 """
@@ -25,6 +27,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import cedarpy
 
 APPROVED, REJECTED, NEEDS_HUMAN = "approved", "rejected", "needs_human"
+# How far the loop runs without a person (apps.cases.workflow names the same modes):
+# manual — nothing moves on its own; people call each stage (risk rules approve as before);
+# supervised — the loop runs by itself, but every plan waits for a human approval;
+# low_risk — plans within the auto-approve maximum and change windows run unattended.
+MANUAL, SUPERVISED, LOW_RISK = "manual", "supervised", "low_risk"
+AUTOPILOT = (MANUAL, SUPERVISED, LOW_RISK)
+PAUSE, ROLLBACK = "pause", "rollback"
 DEFAULT_APPROVAL_TTL_MINUTES = 240
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ENVIRONMENT_KEYS = {
@@ -35,6 +44,8 @@ ENVIRONMENT_KEYS = {
     "change_windows",
     "outside_window",
     "freezes",
+    "autopilot",
+    "on_kill_switch",
 }
 # Cedar: user policies come first so their ids (policy0, policy1, …) follow the text's order;
 # the trailing permit makes "no forbid applies" mean allow.
@@ -51,6 +62,7 @@ class PlanFacts:
     template: str = ""
     actions: tuple[str, ...] = ()
     requester: str = ""
+    kill_switch: bool = False  # engaged: nothing is approved without a person
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,16 @@ class Policy:
     def four_eyes(self, environment: str) -> bool:
         # An environment the policy does not know gets the stricter rule.
         return bool((self.environments.get(environment) or {}).get("four_eyes", True))
+
+    def autopilot(self, environment: str) -> str:
+        # Unset: the loop runs but a person approves every plan. Unknown environment: manual.
+        rules = self.environments.get(environment)
+        if rules is None:
+            return MANUAL
+        return rules.get("autopilot", SUPERVISED)
+
+    def on_kill_switch(self, environment: str) -> str:
+        return (self.environments.get(environment) or {}).get("on_kill_switch", PAUSE)
 
 
 def evaluate(facts: PlanFacts, policy: Policy, now: datetime) -> Decision:
@@ -122,6 +144,10 @@ def evaluate(facts: PlanFacts, policy: Policy, now: datetime) -> Decision:
             doubts.append("Cedar policies could not be evaluated: " + "; ".join(errors))
     if rejects:
         return Decision(REJECTED, rejects)
+    if facts.kill_switch:
+        doubts.append("the kill switch is engaged: nothing runs without a person")
+    if rules.get("autopilot", SUPERVISED) == SUPERVISED:
+        doubts.append(f"autopilot for {facts.environment} is supervised: a human approves")
     if doubts:
         return Decision(NEEDS_HUMAN, doubts)
     return Decision(
@@ -222,6 +248,10 @@ def _environment_problems(rules) -> list[str]:
         problems.append("need 0 ≤ auto_approve_max < reject_min ≤ 101")
     if rules.get("outside_window", REJECTED) not in (REJECTED, "reject", NEEDS_HUMAN):
         problems.append("outside_window must be reject or needs_human")
+    if rules.get("autopilot", SUPERVISED) not in AUTOPILOT:
+        problems.append("autopilot must be one of " + ", ".join(AUTOPILOT))
+    if rules.get("on_kill_switch", PAUSE) not in (PAUSE, ROLLBACK):
+        problems.append("on_kill_switch must be pause or rollback")
     try:
         zone = ZoneInfo(rules.get("timezone", "UTC"))
     except (ZoneInfoNotFoundError, ValueError, TypeError):

@@ -12,17 +12,40 @@ from django.db.models import OuterRef, Subquery
 
 from apps.cases import workflow as wf
 from apps.cases.models import OpsCase
-from apps.gate.models import GateDecision, GatePolicy, PlanApproved
+from apps.gate.models import GateDecision, GatePolicy, KillSwitch, PlanApproved
 from apps.planner.models import PlanProposed
 from apps.planner.selectors import latest_plan
 
 
-def approved_plan(case_id) -> PlanApproved | None:
-    """The approval of the case's latest plan revision, or None."""
-    plan = latest_plan(case_id)
+def live_approval(case) -> PlanApproved | None:
+    """The unconsumed, unvoided approval of the case's latest plan revision given at the
+    case's current version (what gate_approved needs), or None."""
+    plan = latest_plan(case.pk)
     if plan is None:
         return None
-    return PlanApproved.objects.filter(plan=plan).select_related("plan").first()
+    return (
+        PlanApproved.objects.filter(
+            plan=plan, case_version=case.version, consumed_at__isnull=True, voided_at__isnull=True
+        )
+        .select_related("plan")
+        .first()
+    )
+
+
+def kill_switch() -> KillSwitch:
+    return KillSwitch.objects.filter(pk=1).first() or KillSwitch(pk=1)
+
+
+def kill_switch_for_share() -> KillSwitch:
+    """The switch, read FOR SHARE in the caller's transaction: flipping it (FOR UPDATE) waits
+    until that transaction ends, so what the caller decided holds until it commits."""
+    rows = list(KillSwitch.objects.raw("SELECT * FROM gate_kill_switch WHERE id = 1 FOR SHARE"))
+    return rows[0] if rows else KillSwitch(pk=1)
+
+
+def autopilot_for(environment: str) -> str:
+    """How far the loop may run by itself in `environment` (registered with the Orchestrator)."""
+    return policy_in_force().as_policy().autopilot(environment)
 
 
 def latest_decision(plan) -> GateDecision | None:

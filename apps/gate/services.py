@@ -1,6 +1,7 @@
 """Gatekeeper use cases: evaluate a plan, human approve/reject, expire pending approvals,
-and version the policy. Each decision is one transaction: gate_decision + timeline + events
-(+ plan_approved, or the gate_rejected transition)."""
+single-use approvals (consume, re-check before the first step), the kill switch, and policy
+versions. Each decision is one transaction: gate_decision + timeline + events; the
+Orchestrator turns evt.gate.decision.v1 into gate_approved or gate_rejected."""
 
 from __future__ import annotations
 
@@ -12,18 +13,20 @@ from django.db.models import Max
 from django.utils import timezone
 
 from aiops.problems import BadRequest
-from apps.cases import events
 from apps.cases import workflow as wf
-from apps.cases.services import fire, lock_case, timeline_note
+from apps.cases.models import OpsCase
+from apps.cases.services import lock_case, timeline_note
 from apps.gate import metrics, selectors
+from apps.gate.events import GateDecided, KillSwitchFlipped, PlanApprovedEvent
 from apps.gate.exceptions import (
     AlreadyDecided,
     CommentRequired,
     FourEyesViolation,
+    KillSwitchEngaged,
     NoPendingApproval,
     NotAtGate,
 )
-from apps.gate.models import GateDecision, GatePolicy, PlanApproved
+from apps.gate.models import GateDecision, GatePolicy, KillSwitch, KillSwitchFlip, PlanApproved
 from apps.gate.policy import APPROVED, NEEDS_HUMAN, REJECTED, PlanFacts, evaluate
 from apps.gate.policy import validate_document as validate_policy_document
 from apps.planner.models import PlanProposed
@@ -32,20 +35,28 @@ from apps.planner.selectors import latest_plan
 SYSTEM_ACTOR = "system:gate"
 
 
-def gate_eval(*, case_id, actor: str, now: datetime | None = None) -> GateDecision:
+def gate_eval(
+    *, case_id, actor: str, now: datetime | None = None, case_version: int | None = None
+) -> GateDecision | None:
     """Judge the case's latest plan against the policy in force.
 
-    approved → plan_approved + evt.plan.approved.v1 (the Orchestrator then fires
-    gate_approved); rejected → gate_rejected (the case parks with the reasons); needs_human →
-    the case stays in WAIT_GATE. Every outcome: gate_decision, a timeline row and
-    evt.gate.decision.v1. Raises CaseNotFound (404), NotAtGate / AlreadyDecided (409).
+    Every outcome: gate_decision, a timeline row and evt.gate.decision.v1 (approved → also a
+    single-use plan_approved and evt.plan.approved.v1). With `case_version` (the Orchestrator
+    asked) it does nothing and returns None when the case moved on or the plan is decided.
+    Raises CaseNotFound (404), NotAtGate / AlreadyDecided (409).
     """
     started = time.perf_counter()
     with transaction.atomic():
         case = lock_case(case_id)
+        if case_version is not None:
+            if case.state != wf.WAIT_GATE or case.version != case_version:
+                return None
+            if selectors.live_approval(case) is not None:
+                return None
         plan = _plan_at_gate(case)
         policy = selectors.policy_in_force()
-        verdict = evaluate(_facts(plan), policy.as_policy(), now or timezone.now())
+        facts = _facts(plan, kill_switch=selectors.kill_switch().engaged)
+        verdict = evaluate(facts, policy.as_policy(), now or timezone.now())
         latency_ms = (time.perf_counter() - started) * 1000
         decision = _decide(
             case,
@@ -61,17 +72,28 @@ def gate_eval(*, case_id, actor: str, now: datetime | None = None) -> GateDecisi
     return decision
 
 
-def gate_approve(*, case_id, actor: str, comment: str = "") -> GateDecision:
+def gate_approve(*, case_id, user, actor: str, comment: str = "") -> GateDecision:
     """A human approves a plan that needs one. With four-eyes on for the plan's environment the
-    approver must not be its requester. Raises FourEyesViolation (403), NotAtGate /
-    AlreadyDecided / NoPendingApproval (409)."""
+    approver must not be its requester (compared by user id). Raises FourEyesViolation (403),
+    KillSwitchEngaged, NotAtGate, AlreadyDecided, NoPendingApproval (409)."""
     with transaction.atomic():
         case = lock_case(case_id)
         plan = _plan_at_gate(case)
         _pending(plan)
+        switch = selectors.kill_switch()
+        if switch.engaged:
+            raise KillSwitchEngaged(
+                f"The kill switch is engaged ({switch.reason or 'no reason given'}): no run may "
+                "start. Lift it first.",
+                engaged_by=switch.changed_by,
+            )
         policy = selectors.policy_in_force()
         environment = plan.spec["target"]["environment"]
-        if policy.as_policy().four_eyes(environment) and actor == plan.created_by:
+        if (
+            policy.as_policy().four_eyes(environment)
+            and plan.requested_by_id is not None
+            and plan.requested_by_id == getattr(user, "pk", None)
+        ):
             raise FourEyesViolation(
                 f"Four-eyes is on for {environment}: {actor} requested this plan and "
                 "cannot approve it.",
@@ -84,13 +106,14 @@ def gate_approve(*, case_id, actor: str, comment: str = "") -> GateDecision:
             APPROVED,
             [reason],
             actor=actor,
+            user=user,
             policy_version=policy.version,
             comment=comment,
             kind="human",
         )
 
 
-def gate_reject(*, case_id, actor: str, comment: str) -> GateDecision:
+def gate_reject(*, case_id, user, actor: str, comment: str) -> GateDecision:
     """A human rejects a plan that needs a decision; the case parks with the comment."""
     if not (comment or "").strip():
         raise CommentRequired("Say why the plan is rejected (comment).")
@@ -105,6 +128,7 @@ def gate_reject(*, case_id, actor: str, comment: str) -> GateDecision:
             REJECTED,
             [f"rejected by {actor}: {comment}"],
             actor=actor,
+            user=user,
             policy_version=policy.version,
             comment=comment,
             kind="human",
@@ -142,6 +166,106 @@ def gate_expire_pending(*, now: datetime | None = None) -> int:
             )
             expired += 1
     return expired
+
+
+# --- single-use approvals -------------------------------------------------------------------
+
+
+def approval_consume(*, case: OpsCase, run_id) -> PlanApproved | None:
+    """Take the approval that moved this case (locked by the caller) into EXECUTING for one
+    run. None when there is none: consumed already, voided, or given at another version."""
+    approval = (
+        PlanApproved.objects.select_for_update()
+        .select_related("plan")
+        .filter(case=case, consumed_at__isnull=True, voided_at__isnull=True)
+        .filter(case_version=case.version - 1)
+        .order_by("-created_at")
+        .first()
+    )
+    if approval is None or case.state != wf.EXECUTING:
+        return None
+    if approval.plan_id != getattr(latest_plan(case.pk), "pk", None):
+        return None
+    approval.consumed_at = timezone.now()
+    approval.consumed_by_run = run_id
+    approval.save(update_fields=["consumed_at", "consumed_by_run"])
+    return approval
+
+
+def approval_holds(approval: PlanApproved, *, now: datetime | None = None) -> str | None:
+    """Does the approval still hold now (asked just before a run's first step)? None if so,
+    else why not: the kill switch, or the policy in force now (a freeze or window that began
+    since, a changed policy) no longer approves it — a human approval survives a verdict
+    that merely needs a human, an automatic one does not."""
+    switch = selectors.kill_switch()
+    if switch.engaged:
+        return f"the kill switch is engaged by {switch.changed_by}: {switch.reason}".rstrip(": ")
+    policy = selectors.policy_in_force()
+    verdict = evaluate(_facts(approval.plan), policy.as_policy(), now or timezone.now())
+    human = approval.decision.kind == "human"
+    if verdict.decision == APPROVED or (verdict.decision == NEEDS_HUMAN and human):
+        return None
+    changed = (
+        f" (policy v{approval.policy_version} → v{policy.version})"
+        if policy.version != approval.policy_version
+        else ""
+    )
+    return "the approval no longer holds" + changed + ": " + "; ".join(verdict.reasons)
+
+
+def approvals_void(*, case_id, reason: str) -> int:
+    """Mark a parked case's unconsumed approvals void (for the record: an approval is already
+    bound to the case version it was given at)."""
+    return PlanApproved.objects.filter(
+        case_id=case_id, consumed_at__isnull=True, voided_at__isnull=True
+    ).update(voided_at=timezone.now(), void_reason=reason[:2000])
+
+
+# --- the kill switch ------------------------------------------------------------------------
+
+
+def kill_switch_set(*, engaged: bool, actor: str, reason: str = "") -> KillSwitch:
+    """Engage or lift the kill switch (approvers and superusers; the API/admin check the role).
+
+    Engaged: the gate approves nothing by itself, no person may approve, and the Executor
+    starts no step (a running step finishes; the run then pauses or rolls back as the policy
+    says, and the case parks saying why). Lifting resumes nothing. Every flip goes on the
+    timeline of each affected case (at the gate or executing) and emits
+    evt.gate.kill_switch.v1. Flipping to the state it is in only records nothing.
+    """
+    if engaged and not (reason or "").strip():
+        raise CommentRequired("Say why the kill switch is engaged (reason).")
+    with transaction.atomic():
+        # FOR UPDATE: a step claim holds this row FOR SHARE, so no step starts after this commits.
+        switch = KillSwitch.objects.select_for_update().get_or_create(pk=1)[0]
+        if switch.engaged == engaged:
+            return switch
+        switch.engaged, switch.reason = engaged, reason
+        switch.changed_by, switch.changed_at = actor, timezone.now()
+        switch.save()
+        affected = list(
+            OpsCase.objects.filter(state__in=(wf.WAIT_GATE, wf.EXECUTING)).order_by("created_at")
+        )
+        word = "engaged" if engaged else "lifted"
+        for case in affected:
+            timeline_note(
+                case,
+                event=f"kill_switch_{word}",
+                actor=actor,
+                reason=reason or f"kill switch {word}",
+            )
+        KillSwitchFlip.objects.create(
+            engaged=engaged, reason=reason, actor=actor, affected_cases=len(affected)
+        )
+        KillSwitchFlipped(
+            case_id="",
+            engaged=engaged,
+            reason=reason,
+            actor=actor,
+            affected_cases=[str(c.pk) for c in affected],
+        ).emit()
+        transaction.on_commit(lambda: metrics.kill_switch_flips_total.labels(to=word).inc())
+    return switch
 
 
 def policy_seed_from_file(*, actor: str = SYSTEM_ACTOR) -> GatePolicy:
@@ -194,7 +318,9 @@ def _plan_at_gate(case) -> PlanProposed:
             allowed_events=wf.allowed_events(case.state),
         )
     plan = latest_plan(case.pk)
-    if PlanApproved.objects.filter(plan=plan).exists():
+    if plan is None:
+        raise NotAtGate("The case has no plan.", state=case.state)
+    if selectors.live_approval(case) is not None:
         raise AlreadyDecided(
             f"Plan revision {plan.revision} is already approved.", revision=plan.revision
         )
@@ -212,7 +338,7 @@ def _pending(plan: PlanProposed) -> GateDecision:
     return decision
 
 
-def _facts(plan: PlanProposed) -> PlanFacts:
+def _facts(plan: PlanProposed, *, kill_switch: bool = False) -> PlanFacts:
     target = plan.spec.get("target", {})
     return PlanFacts(
         environment=target.get("environment", ""),
@@ -223,6 +349,7 @@ def _facts(plan: PlanProposed) -> PlanFacts:
             sorted({f"{s['adapter']}.{s['action']}" for s in plan.spec.get("steps", [])})
         ),
         requester=plan.created_by,
+        kill_switch=kill_switch,
     )
 
 
@@ -235,6 +362,7 @@ def _decide(
     actor: str,
     policy_version: int | None,
     kind: str,
+    user=None,
     latency_ms: float = 0.0,
     comment: str = "",
 ) -> GateDecision:
@@ -247,31 +375,48 @@ def _decide(
         risk=plan.risk_score,
         latency_ms=latency_ms,
         actor=actor,
+        decided_by=user if getattr(user, "is_authenticated", False) else None,
+        kind=kind,
         comment=comment,
     )
-    data = {
-        "case_id": str(case.pk),
-        "plan_id": str(plan.pk),
-        "revision": plan.revision,
-        "decision_id": str(decision.pk),
-        "decision": outcome,
-        "reasons": reasons,
-        "policy_version": policy_version,
-        "risk": plan.risk_score,
-        "actor": actor,
-        "kind": kind,
-    }
-    timeline_note(case, event="gate_decision", actor=actor, reason="; ".join(reasons), data=data)
+    approval = None
     if outcome == APPROVED:
-        PlanApproved.objects.create(case=case, plan=plan, decision=decision, approved_by=actor)
-        events.emit(
-            type=events.PLAN_APPROVED,
-            subject=str(case.pk),
-            data={**data, "approved_by": actor, "reason": "; ".join(reasons)},
+        approval = PlanApproved.objects.create(
+            case=case,
+            plan=plan,
+            decision=decision,
+            approved_by=actor,
+            case_version=case.version,
+            policy_version=policy_version,
         )
-    elif outcome == REJECTED:
-        fire(case, "gate_rejected", actor=actor, reason="; ".join(reasons), data=data)
-    events.emit(type=events.GATE_DECISION, subject=str(case.pk), data=data)
+    event = GateDecided(
+        case_id=str(case.pk),
+        plan_id=str(plan.pk),
+        revision=plan.revision,
+        decision_id=str(decision.pk),
+        decision=outcome,
+        reasons=reasons,
+        policy_version=policy_version,
+        risk=plan.risk_score,
+        actor=actor,
+        kind=kind,
+        approval_id=str(approval.pk) if approval else "",
+    )
+    timeline_note(
+        case, event="gate_decision", actor=actor, reason="; ".join(reasons), data=event.to_data()
+    )
+    if approval is not None:
+        PlanApprovedEvent(
+            case_id=str(case.pk),
+            plan_id=str(plan.pk),
+            revision=plan.revision,
+            decision_id=str(decision.pk),
+            approval_id=str(approval.pk),
+            approved_by=actor,
+            policy_version=policy_version,
+            case_version=case.version,
+        ).emit()
+    event.emit()
     transaction.on_commit(
         lambda: metrics.gate_decisions_total.labels(decision=outcome, kind=kind).inc()
     )

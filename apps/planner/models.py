@@ -2,10 +2,12 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from apps.cases.models import OpsCase
+from apps.planner import dsl
 
 
 class PlanProposed(models.Model):
@@ -14,10 +16,15 @@ class PlanProposed(models.Model):
     revision = models.PositiveIntegerField()
     template = models.CharField(max_length=50, blank=True, default="")
     document = models.JSONField(help_text="The aiops/v1 Plan, as validated")
-    schema_valid = models.BooleanField(default=False)
     risk_score = models.PositiveSmallIntegerField(default=0)
     risk_factors = models.JSONField(default=list, blank=True)
     created_by = models.CharField(max_length=150)
+    # Four-eyes compares user ids; a plan the loop proposed by itself has no requester.
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The case's version when proposed: the Planner proposes once per pass through PLANNING.
+    case_version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -36,14 +43,5 @@ class PlanProposed(models.Model):
         return self.document.get("spec", {})
 
     def missing_parts(self) -> list[str]:
-        """What keeps this plan from being ready: [] when it may go to the gate."""
-        missing = []
-        if not self.schema_valid:
-            missing.append("a schema-valid plan")
-        if not self.spec.get("steps"):
-            missing.append("at least one step in spec.steps")
-        if not self.spec.get("rollback"):
-            missing.append("at least one rollback step in spec.rollback")
-        if not (self.spec.get("verify") or {}).get("checks"):
-            missing.append("at least one check in spec.verify.checks")
-        return missing
+        """What keeps this plan from the gate: [] when it may go there."""
+        return dsl.missing_parts(self.document)

@@ -33,19 +33,21 @@ def recent_failed_changes(*, service: str, now: datetime, days: int) -> int:
 
 
 def last_change(*, service: str, environment: str, exclude_case_id) -> dict | None:
-    """The plan document of the service's most recently approved change on another case."""
-    from apps.gate.models import PlanApproved
-
-    approval = (
-        PlanApproved.objects.filter(
-            case__service=service, case__environment=environment, plan__template__in=_CHANGES
+    """The plan document of the service's most recently approved change on another case
+    (read from the Orchestrator's timeline: gate_approved carries the plan's id)."""
+    approvals = (
+        CaseTimeline.objects.filter(
+            event="gate_approved", case__service=service, case__environment=environment
         )
         .exclude(case_id=exclude_case_id)
-        .select_related("plan")
         .order_by("-created_at")
-        .first()
+        .values_list("data", flat=True)
     )
-    return approval.plan.document if approval else None
+    for data in approvals[:20]:
+        plan = PlanProposed.objects.filter(pk=data.get("plan_id"), template__in=_CHANGES).first()
+        if plan is not None:
+            return plan.document
+    return None
 
 
 # A rollback undoes a change, never an earlier rollback.

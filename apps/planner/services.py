@@ -7,12 +7,14 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from apps.cases import events
 from apps.cases import workflow as wf
-from apps.cases.services import fire, lock_case, timeline_note
+from apps.cases.services import lock_case, timeline_note
 from apps.planner import dsl, metrics, selectors, templates
+from apps.planner.events import PlanProposedEvent, PlanWaiting
 from apps.planner.exceptions import CaseNotPlanning, PlanInvalid, PlanRequestInvalid
 from apps.planner.models import PlanProposed
+
+ACTOR = "system:planner"
 
 
 def plan_generate(
@@ -22,12 +24,14 @@ def plan_generate(
     template: str | None = None,
     params: dict | None = None,
     document=None,
+    requested_by=None,
 ) -> PlanProposed:
-    """Propose the next plan revision of a case, from a template or a hand-written document.
+    """Propose the next plan revision of a case in ANALYZING or PLANNING, from a template or a
+    hand-written document.
 
-    A case in ANALYZING first takes `analysis_done` (same transaction). Writes plan_proposed
-    (revision = previous + 1) with its risk score and factors, a "plan_proposed" timeline row
-    and evt.plan.proposed.v1. Raises PlanRequestInvalid/PlanInvalid (400), CaseNotFound (404),
+    Writes plan_proposed (revision = previous + 1) with its risk score and factors, a
+    "plan_proposal" timeline row and evt.plan.proposed.v1 (the Orchestrator then moves the
+    case on). Raises PlanRequestInvalid/PlanInvalid (400), CaseNotFound (404),
     CaseNotPlanning (409).
     """
     if (template is None) == (document is None):
@@ -42,9 +46,7 @@ def plan_generate(
         document = _checked(document)
     with transaction.atomic():
         case = lock_case(case_id)
-        if case.state == wf.ANALYZING:
-            fire(case, "analysis_done", actor=actor, reason="plan proposed")
-        if case.state != wf.PLANNING:
+        if case.state not in (wf.ANALYZING, wf.PLANNING):
             raise CaseNotPlanning(
                 f"The case is in {case.state}.",
                 state=case.state,
@@ -69,36 +71,34 @@ def plan_generate(
             revision=revision,
             template=document["metadata"].get("template", ""),
             document=document,
-            schema_valid=True,
             risk_score=risk["score"],
             risk_factors=risk["factors"],
             created_by=actor,
+            requested_by=requested_by,
+            case_version=case.version,
         )
         missing = plan.missing_parts()
         timeline_note(
             case,
-            event="plan_proposed",
+            event="plan_proposal",
             actor=actor,
             reason=(
                 f"revision {revision} ({plan.template or 'hand-written'}), risk {plan.risk_score}"
             ),
             data={"plan_id": str(plan.pk), "revision": revision, "missing": missing},
         )
-        events.emit(
-            type=events.PLAN_PROPOSED,
-            subject=str(case.pk),
-            data={
-                "case_id": str(case.pk),
-                "plan_id": str(plan.pk),
-                "revision": revision,
-                "template": plan.template,
-                "risk": plan.risk_score,
-                "environment": case.environment,
-                "service": case.service,
-                "ready": not missing,
-                "actor": actor,
-            },
-        )
+        PlanProposedEvent(
+            case_id=str(case.pk),
+            plan_id=str(plan.pk),
+            revision=revision,
+            template=plan.template,
+            risk=plan.risk_score,
+            environment=case.environment,
+            service=case.service,
+            ready=not missing,
+            missing=missing,
+            actor=actor,
+        ).emit()
         transaction.on_commit(
             lambda: (
                 metrics.plans_proposed_total.labels(template=plan.template or "custom").inc(),
@@ -106,6 +106,31 @@ def plan_generate(
             )
         )
     return plan
+
+
+def plan_on_request(*, case_id, case_version: int) -> PlanProposed | None:
+    """PLANNING asked for a plan (cmd.plan.propose.v1, caller's transaction): propose one from
+    the case's template, or from its finding (the incident template); with neither, note that
+    the case waits for a hand-written plan (evt.plan.waiting.v1). Does nothing when the case
+    moved on since it asked, or a plan was already proposed in this pass (during ANALYZING,
+    one version earlier, or now)."""
+    case = lock_case(case_id)
+    if case.state != wf.PLANNING or case.version != case_version:
+        return None
+    latest = selectors.latest_plan(case.pk)
+    if latest is not None and latest.case_version >= case_version - 1:
+        return None
+    finding = case.labels.get("finding")
+    if case.template:
+        template, params = case.template, case.params
+    elif finding:
+        template, params = "incident", case.params
+    else:
+        reason = "no template or finding on the case: waiting for a hand-written plan"
+        timeline_note(case, event="plan_waiting", actor=ACTOR, reason=reason)
+        PlanWaiting(case_id=str(case.pk), reason=reason).emit()
+        return None
+    return plan_generate(case_id=case.pk, actor=ACTOR, template=template, params=params)
 
 
 def _checked(document) -> dict:

@@ -1,12 +1,9 @@
-"""The Verifier's subscriber: a case entering VERIFYING gets its verification scheduled."""
+"""The Verifier's subscriber: VERIFYING asks for a verification of the run that succeeded."""
 
 from apps.cases import events
-from apps.cases import workflow as wf
 from apps.verifier import services
 
 
-@events.subscriber("verifier.schedule", events.CASE_TRANSITION)
-def on_case_transition(envelope: dict) -> None:
-    if envelope["data"].get("to") != wf.VERIFYING:
-        return
-    services.verification_schedule(case_id=envelope["subject"])
+@events.subscriber("verifier.schedule", events.VerificationRequested)
+def on_verification_requested(command) -> None:
+    services.verification_schedule(case_id=command.case_id, case_version=command.case_version)

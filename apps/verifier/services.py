@@ -16,13 +16,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.cases import events
 from apps.cases import workflow as wf
 from apps.cases.models import OpsCase
 from apps.cases.selectors import case_get
 from apps.cases.services import lock_case, timeline_note
-from apps.gate.selectors import approved_plan
+from apps.executor.selectors import verified_run
 from apps.verifier import evaluate, metrics, selectors
+from apps.verifier.events import VerificationDone
 from apps.verifier.models import VerifyCheckpoint
 from apps.verifier.sources import SourceError, source_for
 
@@ -59,15 +59,17 @@ def verify_spec(document: dict | None) -> VerifySpec:
     )
 
 
-def verification_schedule(*, case_id: str) -> int | None:
-    """Called when a case enters VERIFYING (caller's transaction): note when the verification
-    is due and enqueue it after commit, `delay_s` later. Returns the delay, None if not
-    VERIFYING any more."""
+def verification_schedule(*, case_id: str, case_version: int | None = None) -> int | None:
+    """VERIFYING asked for a verification (caller's transaction): note when it is due and
+    enqueue it after commit, `delay_s` later. The checks come from the run that just
+    succeeded. Returns the delay; None if the case moved on since it asked."""
     case = lock_case(case_id)
     if case.state != wf.VERIFYING:
         return None
-    approval = approved_plan(case.pk)
-    spec = verify_spec(approval.plan.document if approval else None)
+    if case_version is not None and case.version != case_version:
+        return None
+    run = verified_run(case.pk)
+    spec = verify_spec(run.document if run else None)
     due = timezone.now() + timedelta(seconds=spec.delay_s)
     timeline_note(
         case,
@@ -127,9 +129,9 @@ def verify_case(*, case_id: str, now: datetime | None = None) -> dict | None:
     verification_id = uuid.uuid5(NAMESPACE, f"{case.pk}:{entry.pk}")
     if VerifyCheckpoint.objects.filter(verification_id=verification_id).exists():
         return None
-    approval = approved_plan(case.pk)
-    plan = approval.plan if approval else None
-    spec = verify_spec(plan.document if plan else None)
+    run = verified_run(case.pk)
+    plan = run.plan if run else None
+    spec = verify_spec(run.document if run else None)
     now = now or timezone.now()
     try:
         evaluated = evaluate_checks(
@@ -138,7 +140,7 @@ def verify_case(*, case_id: str, now: datetime | None = None) -> dict | None:
     except evaluate.InvalidCheck as exc:
         evaluated, problem = [], f"Verification inconclusive: {exc}"
     else:
-        problem = "" if plan else "Verification inconclusive: the case has no approved plan"
+        problem = "" if run else "Verification inconclusive: the case has no succeeded run"
     if not evaluated and not problem:
         problem = "Verification inconclusive: the plan has no verify checks"
     with transaction.atomic():
@@ -154,14 +156,16 @@ def verify_case(*, case_id: str, now: datetime | None = None) -> dict | None:
             passed, summary = False, problem
         else:
             passed, summary = evaluate.decide([e.verdict for e in evaluated])
-        data = {
-            "case_id": str(case.pk),
-            "verification_id": str(verification_id),
-            "passed": passed,
-            "summary": summary,
-            "checkpoints": [_checkpoint_data(row) for row in rows],
-        }
-        events.emit(type=events.VERIFY_RESULT, subject=str(case.pk), data=data)
+        event = VerificationDone(
+            case_id=str(case.pk),
+            verification_id=str(verification_id),
+            run_id=str(run.pk) if run else "",
+            passed=passed,
+            summary=summary,
+            checkpoints=[_checkpoint_data(row) for row in rows],
+        )
+        event.emit()
+        data = event.to_data()
         transaction.on_commit(lambda: _count(rows, passed))
     return data
 
@@ -240,8 +244,8 @@ def verifications_overdue(*, now: datetime | None = None) -> list[str]:
         entry = selectors.verifying_entry(case)
         if entry is None:
             continue
-        approval = approved_plan(case.pk)
-        spec = verify_spec(approval.plan.document if approval else None)
+        run = verified_run(case.pk)
+        spec = verify_spec(run.document if run else None)
         due = entry.created_at + timedelta(seconds=spec.delay_s + settings.VERIFY_OVERDUE_S)
         verification_id = uuid.uuid5(NAMESPACE, f"{case.pk}:{entry.pk}")
         if (

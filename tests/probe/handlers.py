@@ -2,29 +2,37 @@
 
 import os
 import time
+from dataclasses import dataclass
 
 from apps.cases import events
 from tests.probe.models import ProbeApplication
 
-PROBE_EVENT = "evt.test.probe.v1"
+
+@dataclass(frozen=True)
+class Probe(events.Event):
+    type = "evt.test.probe.v1"
+    description = "Test only: counts deliveries."
+    n: int = 0
+    fail: str = ""
+    sleep: float = 0
 
 
-def _apply(name: str, envelope: dict) -> None:
-    data = envelope["data"]
-    if data.get("fail") == name:
+PROBE_EVENT = Probe.type
+
+
+def _apply(name: str, event: Probe, event_id: str) -> None:
+    if event.fail == name:
         raise RuntimeError(f"probe {name} told to fail")
-    if data.get("sleep"):
-        time.sleep(float(data["sleep"]))
-    ProbeApplication.objects.create(
-        subscriber=name, event_id=envelope["id"], applied_by_pid=os.getpid()
-    )
+    if event.sleep:
+        time.sleep(event.sleep)
+    ProbeApplication.objects.create(subscriber=name, event_id=event_id, applied_by_pid=os.getpid())
 
 
-@events.subscriber("probe.a", PROBE_EVENT)
-def probe_a(envelope):
-    _apply("probe.a", envelope)
+@events.subscriber("probe.a", Probe)
+def probe_a(event: Probe):
+    _apply("probe.a", event, events.delivering.get())
 
 
-@events.subscriber("probe.b", PROBE_EVENT)
-def probe_b(envelope):
-    _apply("probe.b", envelope)
+@events.subscriber("probe.b", Probe)
+def probe_b(event: Probe):
+    _apply("probe.b", event, events.delivering.get())

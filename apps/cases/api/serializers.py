@@ -11,6 +11,17 @@ class CaseCreateSerializer(serializers.Serializer):
     severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.SEV3)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     labels = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
+    template = serializers.CharField(
+        max_length=50,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A plan template (restart, canary, scale_out, rollback, incident): the case "
+        "then starts by itself and the loop runs as far as the environment's autopilot allows",
+    )
+    params = serializers.DictField(
+        required=False, default=dict, help_text="Parameters of the template"
+    )
 
 
 class TransitionSerializer(serializers.Serializer):
@@ -32,6 +43,8 @@ class CaseSerializer(serializers.ModelSerializer):
             "severity",
             "description",
             "labels",
+            "template",
+            "params",
             "state",
             "version",
             "allowed_events",

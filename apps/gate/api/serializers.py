@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from apps.gate.models import GateDecision, GatePolicy
+from apps.gate.models import GateDecision, GatePolicy, KillSwitch
 
 
 class GateEvalSerializer(serializers.Serializer):
@@ -35,6 +35,7 @@ class GateDecisionSerializer(serializers.ModelSerializer):
             "risk",
             "latency_ms",
             "actor",
+            "kind",
             "comment",
             "created_at",
         ]
@@ -44,3 +45,14 @@ class GatePolicySerializer(serializers.ModelSerializer):
     class Meta:
         model = GatePolicy
         fields = ["version", "document", "cedar", "source", "comment", "created_by", "created_at"]
+
+
+class KillSwitchSetSerializer(serializers.Serializer):
+    engaged = serializers.BooleanField()
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class KillSwitchSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = KillSwitch
+        fields = ["engaged", "reason", "changed_by", "changed_at"]

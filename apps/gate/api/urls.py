@@ -7,4 +7,5 @@ urlpatterns = [
     path("gate/approve", views.GateApproveView.as_view(), name="gate-approve"),
     path("gate/reject", views.GateRejectView.as_view(), name="gate-reject"),
     path("gate/policy", views.GatePolicyView.as_view(), name="gate-policy"),
+    path("gate/kill-switch", views.KillSwitchView.as_view(), name="gate-kill-switch"),
 ]

@@ -1,6 +1,7 @@
 """Gatekeeper HTTP API: policy evaluation, human approve/reject, the policy in force."""
 
 from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -14,6 +15,8 @@ from apps.gate.api.serializers import (
     GateEvalSerializer,
     GatePolicySerializer,
     GateRejectSerializer,
+    KillSwitchSerializer,
+    KillSwitchSetSerializer,
 )
 
 
@@ -38,6 +41,33 @@ class GateEvalView(APIView):
         return Response(GateDecisionSerializer(decision).data)
 
 
+class KillSwitchView(APIView):
+    def get_permissions(self):
+        # Anyone with a role may see it; only approvers and superusers flip it.
+        return (
+            [IsApprover()] if self.request.method not in SAFE_METHODS else super().get_permissions()
+        )
+
+    @extend_schema(responses={200: KillSwitchSerializer})
+    def get(self, request):
+        return Response(KillSwitchSerializer(selectors.kill_switch()).data)
+
+    @extend_schema(
+        request=KillSwitchSetSerializer,
+        responses={200: KillSwitchSerializer},
+        parameters=[IDEMPOTENCY_KEY],
+        description="Engage (with a reason) or lift the kill switch: while engaged nothing "
+        "executes on its own and no run starts (approvers and superusers only).",
+    )
+    @idempotent
+    def post(self, request):
+        data = _validated(KillSwitchSetSerializer, request)
+        switch = services.kill_switch_set(
+            engaged=data["engaged"], actor=actor_name(request.user), reason=data["reason"]
+        )
+        return Response(KillSwitchSerializer(switch).data)
+
+
 class GateApproveView(APIView):
     permission_classes = [IsApprover]
 
@@ -51,7 +81,10 @@ class GateApproveView(APIView):
     def post(self, request):
         data = _validated(GateApproveSerializer, request)
         decision = services.gate_approve(
-            case_id=data["case_id"], actor=actor_name(request.user), comment=data["comment"]
+            case_id=data["case_id"],
+            user=request.user,
+            actor=actor_name(request.user),
+            comment=data["comment"],
         )
         return Response(GateDecisionSerializer(decision).data)
 
@@ -69,7 +102,10 @@ class GateRejectView(APIView):
     def post(self, request):
         data = _validated(GateRejectSerializer, request)
         decision = services.gate_reject(
-            case_id=data["case_id"], actor=actor_name(request.user), comment=data["comment"]
+            case_id=data["case_id"],
+            user=request.user,
+            actor=actor_name(request.user),
+            comment=data["comment"],
         )
         return Response(GateDecisionSerializer(decision).data)
 

@@ -22,8 +22,14 @@ IN_FREEZE = datetime(2026, 12, 22, 10, 0, tzinfo=UTC)
 DOCUMENT = {
     "approval_ttl_minutes": 240,
     "environments": {
-        "staging": {"auto_approve_max": 40, "reject_min": 90, "four_eyes": False},
+        "staging": {
+            "auto_approve_max": 40,
+            "reject_min": 90,
+            "four_eyes": False,
+            "autopilot": "low_risk",
+        },
         "prod": {
+            "autopilot": "low_risk",
             "auto_approve_max": 20,
             "reject_min": 80,
             "four_eyes": True,
@@ -181,3 +187,40 @@ def test_invalid_policy_documents_are_explained(change, problem):
 
 def test_cedar_syntax_errors_are_reported():
     assert any("cedar" in p for p in validate_document(DOCUMENT, "forbid("))
+
+
+def test_supervised_autopilot_sends_even_a_low_risk_plan_to_a_human():
+    decision = evaluate(prod(10), policy(autopilot="supervised"), IN_WINDOW)
+    assert decision.decision == NEEDS_HUMAN
+    assert "supervised" in decision.reasons[0]
+
+
+def test_an_environment_without_autopilot_is_supervised():
+    unset = {k: v for k, v in DOCUMENT["environments"]["prod"].items() if k != "autopilot"}
+    document = {**DOCUMENT, "environments": {"prod": unset}}
+    assert Policy.from_document(1, document).autopilot("prod") == "supervised"
+    assert evaluate(prod(10), Policy.from_document(1, document), IN_WINDOW).decision == (
+        NEEDS_HUMAN
+    )
+
+
+def test_an_unknown_environment_is_manual():
+    assert policy().autopilot("qa") == "manual"
+
+
+def test_the_kill_switch_sends_a_low_risk_plan_to_a_human():
+    decision = evaluate(prod(10, kill_switch=True), policy(), IN_WINDOW)
+    assert decision.decision == NEEDS_HUMAN
+    assert "kill switch" in decision.reasons[0]
+
+
+def test_the_kill_switch_does_not_soften_a_rejection():
+    assert evaluate(prod(95, kill_switch=True), policy(), IN_WINDOW).decision == REJECTED
+
+
+def test_autopilot_and_kill_switch_settings_are_validated():
+    problems = validate_document(
+        {"environments": {"prod": {"autopilot": "yolo", "on_kill_switch": "explode"}}}
+    )
+    assert "environments.prod: autopilot must be one of manual, supervised, low_risk" in problems
+    assert "environments.prod: on_kill_switch must be pause or rollback" in problems

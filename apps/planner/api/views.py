@@ -41,6 +41,7 @@ class PlanGenerateView(APIView):
             template=data.get("template"),
             params=data.get("params"),
             document=data.get("plan"),
+            requested_by=request.user,
         )
         return Response(PlanSerializer(plan).data, status=status.HTTP_201_CREATED)
 
