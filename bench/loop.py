@@ -1,9 +1,12 @@
 """`make bench-loop`: the closed loop's latency and /ingest/metrics throughput.
 
-- loop: POST /case/create → … → CLOSED over HTTP (start_analysis, plan/generate with an
-  echo plan, EPlanReady, gate/eval, adapter/exec; verify delay 0), CLIENTS cases at a time,
-  CASES cases per run; latency per case from the create request to the moment the bench
-  sees CLOSED (it polls the database every 10 ms).
+- unattended: POST /case/create with the restart template in staging (autopilot low_risk)
+  and no other call: the loop plans, gates, runs the kubernetes steps against a fake API
+  server (the wire; there is no cluster here) and verifies (delay 0) by itself.
+- attended: create → start_analysis → (the Analyst moves it to PLANNING) → plan/generate
+  with a hand-written echo plan; the rest is the loop's own.
+  Both CLIENTS cases at a time, CASES cases per run; latency per case from the create
+  request to the moment the bench sees CLOSED (it polls the database every 10 ms).
 - ingest: POST /ingest/metrics with BATCH-point batches of new series-minutes from CLIENTS
   threads; points/s over the run's wall time and per-request latency.
 Everything runs on its own gunicorn (2 workers) and Celery worker (2 processes) under
@@ -23,6 +26,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aiops.settings")
 django.setup()
 
 import requests  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -32,6 +36,7 @@ from apps.cases.models import OpsCase  # noqa: E402
 from apps.gate.selectors import policy_in_force  # noqa: E402
 from bench.report import median, percentile, write_section  # noqa: E402
 from tests import support  # noqa: E402
+from tests.fakes.kube_api import FakeKubeAPI  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 CASES = int(os.environ.get("BENCH_CASES", "100"))
@@ -90,7 +95,7 @@ def wait_state(case_id: str, states: tuple[str, ...], timeout: float = 120) -> s
 
 
 def one_loop(http: Http) -> tuple[float, float, str]:
-    """(create → EXECUTING s, create → end s, end state) for one case."""
+    """Attended: (create → EXECUTING s, create → end s, end state) for one case."""
     started = time.perf_counter()
     case_id = http.send(
         "POST",
@@ -98,26 +103,46 @@ def one_loop(http: Http) -> tuple[float, float, str]:
         {"title": "bench loop", "service": SERVICE, "environment": "staging"},
     )["id"]
     http.send("PATCH", f"/case/{case_id}/transition", {"event": "start_analysis"})
+    wait_state(case_id, ("PLANNING",))
     http.send("POST", "/plan/generate", {"case_id": case_id, "plan": PLAN})
-    http.send("PATCH", f"/case/{case_id}/transition", {"event": "EPlanReady"})
-    http.send("POST", "/gate/eval", {"case_id": case_id})
-    wait_state(case_id, ("EXECUTING",))
+    wait_state(case_id, ("EXECUTING", "VERIFYING", "CLOSED", "PARKED"))
     executing = time.perf_counter() - started
-    http.send("POST", "/adapter/exec", {"case_id": case_id})
+    end = wait_state(case_id, ("CLOSED", "PARKED"))
+    return executing, time.perf_counter() - started, end
+
+
+def unattended_loop(http: Http) -> tuple[float, float, str]:
+    """Unattended: one POST, then (create → EXECUTING s, create → end s, end state)."""
+    started = time.perf_counter()
+    case_id = http.send(
+        "POST",
+        "/case/create",
+        {
+            "title": "bench unattended",
+            "service": SERVICE,
+            "environment": "staging",
+            "template": "restart",
+            "params": {"verify_delay_s": 0, "p95_ms": 300},
+        },
+    )["id"]
+    wait_state(case_id, ("EXECUTING", "VERIFYING", "CLOSED", "PARKED"))
+    executing = time.perf_counter() - started
     end = wait_state(case_id, ("CLOSED", "PARKED"))
     return executing, time.perf_counter() - started, end
 
 
 def seed_healthy(http: Http) -> None:
+    """Fifteen healthy minutes of the series the plans' checks read."""
     now = datetime.now(UTC)
     points = [
         {
             "service": SERVICE,
-            "metric": "http_p95_ms",
+            "metric": metric,
             "ts": (now - timedelta(minutes=m)).isoformat(),
-            "value": 150,
+            "value": value,
         }
         for m in range(15)
+        for metric, value in (("http_p95_ms", 150), ("http_error_rate", 0.01))
     ]
     http.send("POST", "/ingest/metrics", points)
 
@@ -146,14 +171,14 @@ def parallel(work, count: int, clients: int) -> tuple[float, list]:
     return time.perf_counter() - started, results
 
 
-def loop_run(base: str, token: str) -> dict:
+def loop_run(base: str, token: str, loop=one_loop) -> dict:
     seed_healthy(Http(base, token))
     local = threading.local()
 
     def work(index):
         if not hasattr(local, "http"):
             local.http = Http(base, token)
-        return one_loop(local.http)
+        return loop(local.http)
 
     wall, results = parallel(work, CASES, CLIENTS)
     ends = [end for _, _, end in results]
@@ -221,35 +246,57 @@ def main() -> None:
     support.purge_broker()
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {"AIOPS_VERIFY_DELAY_S": "0", "AIOPS_LOG_LEVEL": "WARNING"}
+    kube = FakeKubeAPI().start()
+    kube.add_deployment("default", SERVICE, f"shop/{SERVICE}:1.0", replicas=2)
+    kubeconfig = kube.write_kubeconfig(settings.DATA_DIR / "bench-kubeconfig")
+    env = {
+        "AIOPS_VERIFY_DELAY_S": "0",
+        "AIOPS_LOG_LEVEL": "WARNING",
+        "KUBECONFIG": str(kubeconfig),
+        "AIOPS_EXEC_K8S_NAMESPACES": "default",
+    }
     web = support.gunicorn(port, **env).start()
     worker = support.celery_worker(**env).start()
     try:
         wait_http(base)
         seed_healthy(Http(base, token))
         one_loop(Http(base, token))  # warm-up: imports, connections, policy cache
-        loops = [loop_run(base, token) for _ in range(RUNS)]
+        unattended_loop(Http(base, token))
+        unattended, loops = [], []
+        for _ in range(RUNS):  # interleaved, so a busy moment hits both alike
+            unattended.append(loop_run(base, token, unattended_loop))
+            loops.append(loop_run(base, token))
         ingests = [ingest_run(base, token, run) for run in range(RUNS)]
     finally:
         worker.stop()
         web.stop()
+        kube.stop()
         support.purge_broker()
+
+    def row(name, runs):
+        return (
+            f"| {name} | {median([r['p50'] for r in runs]) * 1000:.0f} ms "
+            f"| {median([r['p99'] for r in runs]) * 1000:.0f} ms "
+            f"| {median([r['exec_p50'] for r in runs]) * 1000:.0f} ms "
+            f"| {median([r['per_s'] for r in runs]):.1f} |"
+        )
+
     lines = [
         "## Closed loop and metric ingestion (`make bench-loop`)",
         "",
         f"Loop: {CASES} cases per run, {CLIENTS} at a time, over HTTP against gunicorn "
-        "(2 workers) and one Celery worker (2 processes): create → start_analysis → "
-        "plan/generate (echo plan) → EPlanReady → gate/eval (auto-approve) → adapter/exec → "
-        "verify (delay 0, one p95 check over metric_1m) → CLOSED. Latency is from sending "
-        "`POST /case/create` to seeing CLOSED (polled every 10 ms). "
-        f"Median of {RUNS} runs.",
+        "(2 workers) and one Celery worker (2 processes). *Unattended*: one "
+        "`POST /case/create` with the restart template, then no call: the loop analyses, "
+        "plans, gates (auto-approve), runs the two kubernetes steps against a fake API "
+        "server and verifies (delay 0, p95 and error-rate checks over metric_1m). "
+        "*Attended*: create → start_analysis → (Analyst) → plan/generate with a hand-written "
+        "echo plan, then the loop. Latency is from sending `POST /case/create` to seeing "
+        f"CLOSED (polled every 10 ms). Median of {RUNS} runs, the two interleaved.",
         "",
-        "| create → CLOSED p50 | p99 | create → EXECUTING p50 | cases closed/s |",
-        "|---:|---:|---:|---:|",
-        f"| {median([r['p50'] for r in loops]) * 1000:.0f} ms "
-        f"| {median([r['p99'] for r in loops]) * 1000:.0f} ms "
-        f"| {median([r['exec_p50'] for r in loops]) * 1000:.0f} ms "
-        f"| {median([r['per_s'] for r in loops]):.1f} |",
+        "| loop | create → CLOSED p50 | p99 | create → EXECUTING p50 | cases closed/s |",
+        "|---|---:|---:|---:|---:|",
+        row("unattended (template)", unattended),
+        row("attended (hand-written plan)", loops),
         "",
         f"Ingest: {INGEST_REQUESTS} requests of {BATCH} new series-minutes each from "
         f"{CLIENTS} clients (validation + one multi-row `INSERT … ON CONFLICT DO UPDATE`). "

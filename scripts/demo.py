@@ -1,12 +1,14 @@
-"""`make demo`: the seed's first closed loop over HTTP against a running `make run`.
+"""`make demo`: the seed's closed loop over HTTP against a running `make run`, driving itself.
 
-    create → start_analysis → plan/generate → EPlanReady → gate/eval → adapter/exec → verify
+    create → start_analysis → (Analyst → PLANNING) → plan/generate → and then, with no
+    further call: plan_ready → gate → EXECUTING → run → VERIFYING → verify → CLOSED/PARKED
 
 Run 1 seeds healthy metrics and ends CLOSED; run 2 makes the metrics after the change breach
-the SLO and ends PARKED with the failing check named. The plan comes from the `restart`
-template; with no Kubernetes cluster at hand, its steps run through the echo adapter (the
-plan's revision 2). Environment: AIOPS_URL (default http://127.0.0.1:$PORT or :8000),
-AIOPS_TOKEN (default: the api token in $AIOPS_DATA_DIR/admin-credentials.txt, ./var).
+the SLO and ends PARKED with the failing check named. The plan is the `restart` template's,
+proposed by hand with its steps run through the echo adapter (no Kubernetes cluster at
+hand; a case created with `"template": "restart"` would need none of these calls).
+Environment: AIOPS_URL (default http://127.0.0.1:$PORT or :8000), AIOPS_TOKEN (default: the
+api token in $AIOPS_DATA_DIR/admin-credentials.txt, ./var).
 """
 
 from __future__ import annotations
@@ -116,6 +118,15 @@ def echo_rendition(document: dict) -> dict:
     return plan
 
 
+def restart_plan(verify_delay_s: int) -> dict:
+    """The restart template's plan for the demo service, its steps through the echo adapter."""
+    from apps.planner.templates import build_change_plan
+
+    params = {"verify_delay_s": verify_delay_s, "verify_window_s": 300, "p95_ms": 300}
+    target = {"environment": "staging", "service": SERVICE}
+    return echo_rendition(build_change_plan("restart", target, params, now=datetime.now(UTC)))
+
+
 def run_loop(client: Client, *, title: str, verify_delay_s: int, after_change=None) -> dict:
     case = client.call(
         "POST",
@@ -126,33 +137,19 @@ def run_loop(client: Client, *, title: str, verify_delay_s: int, after_change=No
     say("POST /case/create", f"{case_id} → {case['state']}")
     moved = client.call("PATCH", f"/case/{case_id}/transition", {"event": "start_analysis"})
     say("PATCH transition start_analysis", f"→ {moved['state']}")
-    params = {"verify_delay_s": verify_delay_s, "verify_window_s": 300, "p95_ms": 300}
+    say("  (Analyst → Orchestrator)", f"→ {client.wait_state(case_id, ('PLANNING',))}")
     plan = client.call(
-        "POST", "/plan/generate", {"case_id": case_id, "template": "restart", "params": params}
+        "POST", "/plan/generate", {"case_id": case_id, "plan": restart_plan(verify_delay_s)}
     )
-    say(
-        "POST /plan/generate restart",
-        f"r{plan['revision']} risk {plan['risk_score']} → {plan['case_state']}",
-    )
-    plan = client.call(
-        "POST", "/plan/generate", {"case_id": case_id, "plan": echo_rendition(plan["document"])}
-    )
-    say("  (same plan via echo adapter)", f"r{plan['revision']} risk {plan['risk_score']}")
-    moved = client.call("PATCH", f"/case/{case_id}/transition", {"event": "EPlanReady"})
-    say("PATCH transition EPlanReady", f"→ {moved['state']}")
-    decision = client.call("POST", "/gate/eval", {"case_id": case_id})
-    say("POST /gate/eval", f"{decision['decision']}; reasons: {decision.get('reasons')}")
-    if decision["decision"] != "approved":
-        raise DemoError("the gate did not auto-approve; see the reasons above")
-    say("  (Orchestrator: gate_approved)", f"→ {client.wait_state(case_id, ('EXECUTING',))}")
-    run = client.call("POST", "/adapter/exec", {"case_id": case_id})
-    say("POST /adapter/exec", f"run {run['id']} {run['status']}")
+    say("POST /plan/generate (restart, echo)", f"r{plan['revision']} risk {plan['risk_score']}")
+    say("  (the loop drives itself)", f"→ {client.wait_state(case_id, ('EXECUTING', *TERMINAL))}")
     if after_change:
         after_change()
     say("  (executor → verifier)", f"verify after {verify_delay_s}s …")
     final = client.wait_state(case_id, TERMINAL, timeout=verify_delay_s + 180)
     timeline = client.call("GET", f"/case/{case_id}/timeline")
-    last = timeline[-1]
+    transitions = [t for t in timeline if t["from_state"] != t["to_state"]]
+    last = transitions[-1]
     say("final state", f"{final} ({last['event']})")
     for checkpoint in client.call("GET", f"/verify/{case_id}/checkpoints"):
         say(
@@ -161,7 +158,10 @@ def run_loop(client: Client, *, title: str, verify_delay_s: int, after_change=No
         )
     if final == "PARKED":
         say("  reason", last["reason"])
-    print("  timeline: " + " → ".join(f"{t['event']}" for t in timeline), flush=True)
+    print(
+        "  transitions: " + " → ".join(f"{t['event']} ({t['actor']})" for t in transitions),
+        flush=True,
+    )
     return {"case_id": case_id, "state": final}
 
 

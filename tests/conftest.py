@@ -131,11 +131,16 @@ def sample_plan(**spec_overrides) -> dict:
 
 
 def drive_to_executing(case, operator_name: str = "olga", document: dict | None = None):
-    """Put a case in EXECUTING through the services (see tests/factories.py)."""
+    """Put a case in EXECUTING through the services (see tests/factories.py), its
+    environment's autopilot made manual first: the test, not the Executor's subscriber,
+    starts the run — so a worker already running cannot race it to it."""
     from django.contrib.auth.models import User
 
+    from apps.gate.selectors import autopilot_for
     from tests import factories
 
+    if autopilot_for(case.environment) != "manual":
+        factories.set_autopilot(case.environment, "manual")
     user = User.objects.get(username=operator_name)
     return factories.drive_to_executing(case, user, document or sample_plan())
 

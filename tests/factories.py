@@ -99,10 +99,26 @@ def drive_to_gate_decision(case, user, document: dict, *, skip=frozenset()) -> O
     return OpsCase.objects.get(pk=case.pk)
 
 
+def approve(case, *, skip=frozenset()) -> OpsCase:
+    """A plan waiting for a human gets one: an approver who did not request it."""
+    from django.contrib.auth.models import Group, User
+
+    from apps.gate.services import gate_approve
+
+    approver, created = User.objects.get_or_create(username="test-approver")
+    if created:
+        approver.groups.add(Group.objects.get_or_create(name="approver")[0])
+    gate_approve(case_id=case.pk, user=approver, actor=approver.username)
+    deliver_outbox(skip=skip)
+    return OpsCase.objects.get(pk=case.pk)
+
+
 def drive_to_executing(case, user, document: dict) -> OpsCase:
     """… → EXECUTING, with the Executor's start left to the test (POST /adapter/exec or a
     worker)."""
     case = drive_to_gate_decision(case, user, document, skip={EXEC_START})
+    if case.state == wf.WAIT_GATE:  # the policy wants a human: one approves
+        case = approve(case, skip={EXEC_START})
     assert case.state == wf.EXECUTING, (case.state, _last_reasons(case))
     return case
 
@@ -111,6 +127,8 @@ def drive_to_verifying(case, user, document: dict) -> OpsCase:
     """… → EXECUTING → the run carried out here → VERIFYING, with the Verifier's schedule left
     to the test."""
     case = drive_to_gate_decision(case, user, document, skip={VERIFY_SCHEDULE})
+    if case.state == wf.WAIT_GATE:
+        case = approve(case, skip={VERIFY_SCHEDULE})
     if case.state == wf.EXECUTING and not case.exec_runs.exists():
         from apps.executor.services import exec_start
 
@@ -128,13 +146,16 @@ def _last_reasons(case) -> list[str]:
 
 
 @transaction.atomic
-def set_autopilot(environment: str, mode: str, *, actor: str = "test") -> None:
-    """A new policy version with `environment`'s autopilot set to `mode`."""
+def set_autopilot(environment: str, mode: str, *, actor: str = "test", **rules) -> None:
+    """A new policy version with `environment`'s autopilot set to `mode` (and, when `rules`
+    are given, those rules instead of the environment's current ones)."""
     from apps.gate import selectors, services
 
     policy = selectors.policy_in_force()
     document = {**policy.document}
     environments = {name: dict(rules) for name, rules in document["environments"].items()}
+    if rules:
+        environments[environment] = dict(rules)
     environments.setdefault(environment, {})["autopilot"] = mode
     document["environments"] = environments
     services.policy_save(document=document, cedar=policy.cedar, actor=actor)

@@ -1,5 +1,4 @@
 import pytest
-
 from django.db import transaction
 
 from apps.cases.exceptions import GuardFailed

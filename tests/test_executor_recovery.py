@@ -163,16 +163,11 @@ def test_parking_between_steps_cancels_the_queued_step(new_case, transactional_d
     support.purge_broker()
     case, run = begin(new_case, [plan_step("a"), plan_step("b")])
     case_park(case_id=case.pk, actor="olga", reason="stop")
-    from apps.cases.events import get_subscriber
+    from apps.cases import relay
     from apps.cases.models import Outbox
 
-    event = Outbox.objects.filter(type="evt.case.transition.v1", data__to="PARKED").get()
-    from django.db import transaction
-
-    with transaction.atomic():
-        get_subscriber("executor.cancel_on_park").handle(
-            {"subject": str(case.pk), "data": event.data, "type": event.type}
-        )
+    event = Outbox.objects.get(type="evt.case.transition.v1", data__to_state="PARKED")
+    assert relay.apply_event("executor.cancel_on_park", str(event.event_id)) == "applied"
     run.refresh_from_db()
     assert run.status == "cancelled"
     assert run.steps.get().status == "cancelled"

@@ -467,7 +467,7 @@ def test_saving_a_policy_in_the_admin_adds_a_version(admin_client, policy):
     response = admin_client.post(
         f"/admin/gate/gatepolicy/{policy.pk}/change/",
         {
-            "document": '{"environments": {"dev": {"autopilot": "manual", "auto_approve_max": 5, "reject_min": 50}}}',
+            "document": '{"environments": {"dev": {"auto_approve_max": 5, "reject_min": 50}}}',
             "cedar": "",
             "comment": "tighter",
         },

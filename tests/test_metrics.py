@@ -30,7 +30,7 @@ def test_metrics_need_no_credentials_and_expose_the_seed_counters(
     case = new_case()
     with django_capture_on_commit_callbacks(execute=True):
         api.patch(f"/case/{case.pk}/transition", {"event": "start_analysis"}, format="json")
-    api.patch(f"/case/{case.pk}/transition", {"event": "verify_pass"}, format="json")
+    api.patch(f"/case/{case.pk}/transition", {"event": "resume"}, format="json")
     api.patch(
         f"/case/{case.pk}/transition",
         {"event": "park", "reason": "x"},

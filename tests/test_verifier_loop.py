@@ -1,9 +1,8 @@
-"""The seed's first closed loop, end to end over HTTP with a real relay and Celery worker:
-create → start_analysis → plan/generate → EPlanReady → gate/eval → adapter/exec → verify.
+"""The seed's closed loop, end to end over HTTP with a real relay and Celery worker: a person
+starts analysis and proposes a plan; the loop does the rest (plan_ready, gate, run, verify).
 
-The plan comes from the restart template (verify delay 0) and, as in `make demo`, is then
-proposed again with its steps run by the echo adapter (there is no Kubernetes cluster in
-the test run); the template's verify checks (p95 latency, error rate) stay as they are."""
+As in `make demo`, the plan is the restart template's with its steps run by the echo adapter
+(there is no Kubernetes cluster here); its verify checks (p95 latency, error rate) stay."""
 
 from datetime import timedelta
 
@@ -13,6 +12,7 @@ from django.utils import timezone
 from apps.cases.models import CaseTimeline, OpsCase
 from apps.executor.models import ExecRun, ExecStep
 from apps.gate.models import GateDecision
+from apps.planner.templates import build_change_plan
 from apps.verifier.models import VerifyCheckpoint
 from scripts.demo import echo_rendition
 from tests.support import wait_for
@@ -47,30 +47,20 @@ def run_loop(api, service: str) -> str:
     case_id = created.json()["id"]
     started = api.patch(f"/case/{case_id}/transition", {"event": "start_analysis"}, format="json")
     assert started.json()["state"] == "ANALYZING"
-    template = api.post(
-        "/plan/generate",
-        {"case_id": case_id, "template": "restart", "params": {"verify_delay_s": 0}},
-        format="json",
+    wait_for(
+        lambda: OpsCase.objects.filter(pk=case_id, state="PLANNING").exists(),
+        timeout=30,
+        what="the Analyst's report to move the case to PLANNING",
     )
-    assert template.status_code == 201, template.json()
-    document = echo_rendition(template.json()["document"])
+    target = {"environment": "staging", "service": service}
+    document = echo_rendition(
+        build_change_plan("restart", target, {"verify_delay_s": 0}, now=timezone.now())
+    )
     plan = api.post("/plan/generate", {"case_id": case_id, "plan": document}, format="json")
     assert plan.status_code == 201, plan.json()
-    assert plan.json()["revision"] == 2
-    ready = api.patch(f"/case/{case_id}/transition", {"event": "EPlanReady"}, format="json")
-    assert ready.json()["state"] == "WAIT_GATE"
-    decision = api.post("/gate/eval", {"case_id": case_id}, format="json")
-    assert decision.json()["decision"] == "approved"
-    wait_for(
-        lambda: OpsCase.objects.filter(pk=case_id, state="EXECUTING").exists(),
-        timeout=30,
-        what="EXECUTING",
-    )
-    run = api.post("/adapter/exec", {"case_id": case_id}, format="json")
-    assert run.status_code == 202, run.json()
     wait_for(
         lambda: OpsCase.objects.filter(pk=case_id, state__in=["CLOSED", "PARKED"]).exists(),
-        timeout=60,
+        timeout=90,
         what="the case to close or park",
     )
     return case_id

@@ -6,12 +6,13 @@ moment, then delivers the result event to the Orchestrator's real subscriber."""
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
-from apps.cases import events, relay
+from apps.cases import relay
 from apps.cases.exceptions import GuardFailed
 from apps.cases.models import CaseTimeline, OpsCase, Outbox
-from apps.cases.services import case_transition
+from apps.cases.services import case_transition, fire, lock_case
 from apps.sensor.points import Point
 from apps.sensor.services import metrics_upsert
 from apps.verifier import services
@@ -63,7 +64,7 @@ def verify(case, now=NOW) -> dict:
 
 def deliver_result(case) -> OpsCase:
     """Hand the verify result event to the Orchestrator's subscriber, as the relay would."""
-    row = Outbox.objects.filter(subject=str(case.pk), type=events.VERIFY_RESULT).latest("seq")
+    row = Outbox.objects.filter(subject=str(case.pk), type="evt.verify.result.v1").latest("seq")
     relay.apply_event("orchestrator.verify_result", str(row.event_id))
     return OpsCase.objects.get(pk=case.pk)
 
@@ -140,7 +141,7 @@ def test_baseline_comparison_with_the_window_before_the_change(new_case):
     case = drive_to_verifying(
         new_case(), document=plan(check(threshold=1000, baseline={"max_increase_pct": 20}))
     )
-    change = CaseTimeline.objects.get(case=case, to_state="EXECUTING").created_at
+    change = CaseTimeline.objects.get(case=case, event="gate_approved").created_at
     seed([200] * 5, end=change)  # the five minutes before the change
     later = change + timedelta(minutes=20)
     seed([260] * 5, end=later)
@@ -170,7 +171,7 @@ def test_result_event_carries_passed_summary_and_checkpoints(new_case):
     seed([200] * 5)
     case = drive_to_verifying(new_case(), document=plan(check(), check(name="errors", threshold=1)))
     verify(case)
-    event = Outbox.objects.get(subject=str(case.pk), type=events.VERIFY_RESULT)
+    event = Outbox.objects.get(subject=str(case.pk), type="evt.verify.result.v1")
     assert event.data["passed"] is False
     assert "check 'errors' fail" in event.data["summary"]
     assert [c["name"] for c in event.data["checkpoints"]] == ["p95-latency", "errors"]
@@ -183,7 +184,7 @@ def test_a_second_run_for_the_same_entry_writes_nothing(new_case):
     verify(case)
     assert verify(case) is None
     assert VerifyCheckpoint.objects.filter(case=case).count() == 1
-    assert Outbox.objects.filter(subject=str(case.pk), type=events.VERIFY_RESULT).count() == 1
+    assert Outbox.objects.filter(subject=str(case.pk), type="evt.verify.result.v1").count() == 1
 
 
 def test_a_case_that_left_verifying_is_not_verified(new_case):
@@ -197,11 +198,16 @@ def test_a_case_that_left_verifying_is_not_verified(new_case):
 def test_verify_pass_guard_refuses_without_a_passing_verification(new_case):
     seed([900] * 5)
     case = drive_to_verifying(new_case(), document=plan(check()))
+
+    def verify_pass():
+        with transaction.atomic():
+            fire(lock_case(case.pk), "verify_pass", actor="system:orchestrator")
+
     with pytest.raises(GuardFailed, match="no verification has run"):
-        case_transition(case_id=case.pk, event="verify_pass", actor="olga")
+        verify_pass()
     verify(case)
     with pytest.raises(GuardFailed, match="check 'p95-latency' fail"):
-        case_transition(case_id=case.pk, event="verify_pass", actor="olga")
+        verify_pass()
 
 
 def test_defaults_come_from_settings_when_the_plan_leaves_them_out(settings):
@@ -213,9 +219,7 @@ def test_defaults_come_from_settings_when_the_plan_leaves_them_out(settings):
 
 def test_entering_verifying_schedules_the_verification(new_case):
     case = drive_to_verifying(new_case(), document=plan(check()))
-    entered = Outbox.objects.filter(
-        subject=str(case.pk), type=events.CASE_TRANSITION, data__to="VERIFYING"
-    ).get()
+    entered = Outbox.objects.get(subject=str(case.pk), type="cmd.verify.schedule.v1")
     assert relay.apply_event("verifier.schedule", str(entered.event_id)) == "applied"
     note = CaseTimeline.objects.get(case=case, event="verify_scheduled")
     assert note.data["delay_s"] == 0
@@ -252,10 +256,11 @@ def test_checkpoints_api_401_for_anonymous(anonymous_api, new_case):
     assert anonymous_api.get(f"/verify/{case.pk}/checkpoints").status_code == 401
 
 
-def test_a_check_that_cannot_be_judged_parks_the_case_with_the_reason(new_case):
+def test_a_check_that_cannot_be_judged_never_reaches_the_verifier(new_case, operator):
+    from apps.planner.exceptions import PlanInvalid
+    from tests.factories import drive_to_planning, propose
+
     broken = {"name": "p95-latency", "metric": "http_p95_ms", "operator": "=<", "threshold": 1}
-    case = drive_to_verifying(new_case(), document=plan(broken))
-    result = verify(case)
-    assert result["passed"] is False
-    assert "unknown operator '=<'" in result["summary"]
-    assert deliver_result(case).state == "PARKED"
+    case = drive_to_planning(new_case(), operator)
+    with pytest.raises(PlanInvalid, match="'=<' is not one of"):
+        propose(case, operator, plan(broken))

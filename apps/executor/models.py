@@ -9,10 +9,10 @@ from apps.cases.models import OpsCase
 
 
 class ExecRun(models.Model):
-    PENDING, RUNNING, SUCCEEDED = "pending", "running", "succeeded"
+    RUNNING, SUCCEEDED = "running", "succeeded"
     FAILED, ROLLED_BACK, CANCELLED = "failed", "rolled_back", "cancelled"
-    STATUSES = [PENDING, RUNNING, SUCCEEDED, FAILED, ROLLED_BACK, CANCELLED]
-    ACTIVE = (PENDING, RUNNING)
+    STATUSES = [RUNNING, SUCCEEDED, FAILED, ROLLED_BACK, CANCELLED]
+    ACTIVE = (RUNNING,)
     # The phase the run is in: forward steps, then (on failure) the plan's rollback steps.
     FORWARD, ROLLBACK = "forward", "rollback"
 
@@ -23,7 +23,7 @@ class ExecRun(models.Model):
     )
     document = models.JSONField(default=dict, blank=True)
     status = models.CharField(
-        max_length=12, choices=[(s, s) for s in STATUSES], default=PENDING, db_index=True
+        max_length=12, choices=[(s, s) for s in STATUSES], default=RUNNING, db_index=True
     )
     phase = models.CharField(
         max_length=8, choices=[(FORWARD, FORWARD), (ROLLBACK, ROLLBACK)], default=FORWARD
@@ -43,7 +43,7 @@ class ExecRun(models.Model):
             # At most one active run per case.
             models.UniqueConstraint(
                 fields=["case"],
-                condition=models.Q(status__in=["pending", "running"]),
+                condition=models.Q(status="running"),
                 name="exec_run_one_active_per_case",
             )
         ]

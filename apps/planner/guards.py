@@ -1,5 +1,6 @@
 """The plan_ready guard: the latest plan is schema-valid with steps, rollback and checks."""
 
+from apps.planner import dsl
 from apps.planner.selectors import latest_plan
 
 
@@ -7,7 +8,7 @@ def plan_ready(case) -> str | None:
     plan = latest_plan(case.pk)
     if plan is None:
         return "no plan has been proposed for this case"
-    missing = plan.missing_parts()
+    missing = dsl.missing_parts(plan.document)
     if missing:
         return f"plan revision {plan.revision} lacks " + ", ".join(missing)
     return None

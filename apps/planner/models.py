@@ -7,7 +7,6 @@ from django.db import models
 from django.utils import timezone
 
 from apps.cases.models import OpsCase
-from apps.planner import dsl
 
 
 class PlanProposed(models.Model):
@@ -41,7 +40,3 @@ class PlanProposed(models.Model):
     @property
     def spec(self) -> dict:
         return self.document.get("spec", {})
-
-    def missing_parts(self) -> list[str]:
-        """What keeps this plan from the gate: [] when it may go there."""
-        return dsl.missing_parts(self.document)

@@ -77,7 +77,7 @@ def plan_generate(
             requested_by=requested_by,
             case_version=case.version,
         )
-        missing = plan.missing_parts()
+        missing = dsl.missing_parts(document)
         timeline_note(
             case,
             event="plan_proposal",
@@ -130,7 +130,14 @@ def plan_on_request(*, case_id, case_version: int) -> PlanProposed | None:
         timeline_note(case, event="plan_waiting", actor=ACTOR, reason=reason)
         PlanWaiting(case_id=str(case.pk), reason=reason).emit()
         return None
-    return plan_generate(case_id=case.pk, actor=ACTOR, template=template, params=params)
+    # The case's creator asked for this change: four-eyes keeps them from approving it.
+    return plan_generate(
+        case_id=case.pk,
+        actor=ACTOR,
+        template=template,
+        params=params,
+        requested_by=case.created_by,
+    )
 
 
 def _checked(document) -> dict:

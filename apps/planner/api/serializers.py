@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from apps.planner import dsl
 from apps.planner.models import PlanProposed
 from apps.planner.templates import TEMPLATES
 
@@ -37,7 +38,7 @@ class PlanSerializer(serializers.ModelSerializer):
         ]
 
     def get_ready(self, plan) -> bool:
-        return not plan.missing_parts()
+        return not dsl.missing_parts(plan.document)
 
     def get_missing(self, plan) -> list[str]:
-        return plan.missing_parts()
+        return dsl.missing_parts(plan.document)
