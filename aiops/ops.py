@@ -1,9 +1,10 @@
 """Health, readiness and the Prometheus endpoint (no auth: scraped by machines)."""
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
+from django.utils.module_loading import import_string
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
-from prometheus_client.core import GaugeMetricFamily
 
 
 def healthz(request):
@@ -38,23 +39,12 @@ def _check_broker() -> str:
     return "ok"
 
 
-class OutboxCollector:
-    """Backlog and publish lag read from the database at scrape time: right in any process."""
-
-    def collect(self):
-        from apps.cases.selectors import outbox_backlog
-
-        backlog, lag = outbox_backlog()
-        yield GaugeMetricFamily("outbox_backlog", "Outbox events not yet published", value=backlog)
-        yield GaugeMetricFamily(
-            "outbox_publish_lag_seconds", "Age of the oldest unpublished outbox event", value=lag
-        )
-
-
 def metrics(request):
+    """Counters summed over every process of the data dir, then settings.METRICS_COLLECTORS."""
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
-    registry.register(OutboxCollector())
+    for path in settings.METRICS_COLLECTORS:
+        registry.register(import_string(path)())
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 

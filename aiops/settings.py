@@ -133,6 +133,9 @@ REDIS_URL = env("REDIS_URL") or embedded.redis_url(DATA_DIR)
 NATS_URL = env("NATS_URL")
 # PROMETHEUS_URL: the Prometheus server verification queries read
 PROMETHEUS_URL = env("PROMETHEUS_URL")
+# Gauges computed at scrape time by /metrics (aiops.ops), named here so the project package
+# needs no import of the apps that own them.
+METRICS_COLLECTORS = ["apps.cases.metrics.OutboxCollector"]
 
 # --- Celery ---
 CELERY_BROKER_URL = REDIS_URL
@@ -158,7 +161,7 @@ CELERY_TASK_ROUTES = {"apps.executor.tasks.*": {"queue": "executor"}}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay-sweep": {"task": "apps.cases.tasks.relay_outbox", "schedule": 5.0},
-    "idempotency-expire": {"task": "apps.cases.tasks.expire_idempotency", "schedule": 3600.0},
+    "idempotency-expire": {"task": "aiops.tasks.expire_idempotency", "schedule": 3600.0},
     # Gatekeeper: pending human approvals past the policy's TTL park their case.
     "gate-expire-pending": {"task": "apps.gate.tasks.expire_pending_approvals", "schedule": 60.0},
     "metric-retention": {"task": "apps.sensor.tasks.expire_metrics", "schedule": 3600.0},
