@@ -1,9 +1,11 @@
 #!/usr/bin/env python
-import os
 import sys
 
 if __name__ == "__main__":
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aiops.settings")
+    from aiops import bootstrap
+
+    # Before Django sets up: the data dir, PROMETHEUS_MULTIPROC_DIR, the embedded servers.
+    bootstrap.prepare()
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -1,3 +1,4 @@
-from aiops.celery import app as celery_app
+"""The project package: settings, URLs, the Celery app, entry points and shared helpers.
 
-__all__ = ["celery_app"]
+Importing it has no side effect (no Celery app either: AiopsConfig.ready loads that).
+"""

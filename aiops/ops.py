@@ -1,7 +1,9 @@
 """Health, readiness and the Prometheus endpoint (no auth: scraped by machines)."""
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
+from django.utils.module_loading import import_string
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 
 
@@ -37,21 +39,12 @@ def _check_broker() -> str:
     return "ok"
 
 
-# Gauges read from the database at scrape time (right in any process); apps register theirs
-# at start-up, so the project package names no app.
-_DATABASE_COLLECTORS: list = []
-
-
-def register_collector(collector) -> None:
-    """Add a prometheus_client collector (an object with `collect()`) to /metrics."""
-    _DATABASE_COLLECTORS.append(collector)
-
-
 def metrics(request):
+    """Counters summed over every process of the data dir, then settings.METRICS_COLLECTORS."""
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
-    for collector in _DATABASE_COLLECTORS:
-        registry.register(collector)
+    for path in settings.METRICS_COLLECTORS:
+        registry.register(import_string(path)())
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 

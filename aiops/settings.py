@@ -1,11 +1,16 @@
-"""Settings, read from the environment in this one place (README lists every variable)."""
+"""Settings, read from the environment in this one place (README lists every variable).
+
+Importing them has no side effect: no server starts, no file or directory is made, the
+environment is not written. The entry points do that first (aiops.bootstrap.prepare).
+Each setting names the environment variable it comes from.
+"""
 
 import os
 from pathlib import Path
 
 import dj_database_url
 
-from aiops import embedded
+from aiops import bootstrap, embedded
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -18,44 +23,25 @@ def env_bool(name: str, default: bool = False) -> bool:
     return env(name, str(default)).lower() in {"1", "true", "yes", "on"}
 
 
-DATA_DIR = Path(env("AIOPS_DATA_DIR", str(BASE_DIR / "var"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+# AIOPS_DATA_DIR: embedded PostgreSQL/Redis data, logs, metrics, credentials.
+DATA_DIR = bootstrap.data_dir()
 
-
-def _secret_key() -> str:
-    """DJANGO_SECRET_KEY, or one generated once per data dir (0600), never a shared default."""
-    if env("DJANGO_SECRET_KEY"):
-        return env("DJANGO_SECRET_KEY")
-    path = DATA_DIR / "secret_key"
-    if not path.exists():
-        import secrets
-        import tempfile
-
-        # Written aside, then linked into place: a racing process sees all of it or nothing.
-        fd, draft = tempfile.mkstemp(dir=DATA_DIR)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(50))
-        try:
-            os.link(draft, path)
-        except FileExistsError:
-            pass  # another process of this data dir made it first
-        finally:
-            os.unlink(draft)
-    return path.read_text().strip()
-
-
-SECRET_KEY = _secret_key()
+# DJANGO_SECRET_KEY; without it, the key generated once per data dir (0600) by the entry
+# points. "" in a process that did not go through one: Django then refuses to use it.
+SECRET_KEY = env("DJANGO_SECRET_KEY") or bootstrap.read_secret_key(DATA_DIR)
+# DJANGO_DEBUG
 DEBUG = env_bool("DJANGO_DEBUG", False)
+# DJANGO_ALLOWED_HOSTS, comma-separated
 ALLOWED_HOSTS = [
     h for h in env("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h
 ]
+# DJANGO_CSRF_TRUSTED_ORIGINS, comma-separated (the admin behind a proxy)
 CSRF_TRUSTED_ORIGINS = [o for o in env("DJANGO_CSRF_TRUSTED_ORIGINS").split(",") if o]
 
-# Prometheus counters must add up across gunicorn and Celery processes: multiprocess mode,
-# which prometheus_client reads from the environment before its first metric is created.
+# PROMETHEUS_MULTIPROC_DIR: counters must add up across gunicorn and Celery processes, so
+# prometheus_client runs in multiprocess mode, which it reads from the environment when
+# imported. The entry points export this value before that (aiops.bootstrap.prepare).
 PROMETHEUS_MULTIPROC_DIR = Path(env("PROMETHEUS_MULTIPROC_DIR", str(DATA_DIR / "prometheus")))
-PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
-os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -70,6 +56,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_celery_beat",
     "django_prometheus",
+    "aiops",
     "apps.cases",
     "apps.planner",
     "apps.gate",
@@ -79,7 +66,8 @@ INSTALLED_APPS = [
     "apps.sensor",
     "apps.kb",
 ]
-# A fixture app whose subscribers count deliveries; only the test suite and benches load it.
+# AIOPS_TEST_APPS: a fixture app whose subscribers count deliveries; only the test suite and
+# benches load it.
 if env_bool("AIOPS_TEST_APPS"):
     INSTALLED_APPS.append("tests.probe")
 
@@ -115,27 +103,42 @@ TEMPLATES = [
 ]
 
 # --- Data stores: external when the URL is given, embedded under DATA_DIR otherwise ---
-EMBEDDED_SERVICES = not env("DATABASE_URL") or not env("REDIS_URL")
-if env("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.parse(env("DATABASE_URL"))}
-else:
+# Settings only name the embedded servers; the entry points start them (aiops.bootstrap).
+EMBEDDED_POSTGRES = not env("DATABASE_URL")
+EMBEDDED_REDIS = not env("REDIS_URL")
+EMBEDDED_SERVICES = EMBEDDED_POSTGRES or EMBEDDED_REDIS
+# DATABASE_URL, e.g. postgres://user:pw@host:5432/aiops (needs pgvector)
+if EMBEDDED_POSTGRES:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.postgresql",
-            **embedded.ensure_postgres(DATA_DIR),
+            **embedded.postgres_settings(DATA_DIR),
         }
     }
-# Worker processes spawned by the test suite point at pytest-django's test database.
+else:
+    DATABASES = {"default": dj_database_url.parse(env("DATABASE_URL"))}
+# AIOPS_DB_NAME: worker processes spawned by the test suite point at pytest-django's test
+# database.
 if env("AIOPS_DB_NAME"):
     DATABASES["default"]["NAME"] = env("AIOPS_DB_NAME")
+# DB_CONN_MAX_AGE: seconds a database connection is reused
 DATABASES["default"]["CONN_MAX_AGE"] = int(env("DB_CONN_MAX_AGE", "60"))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("TEST", {})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env("REDIS_URL") or embedded.ensure_redis(DATA_DIR)
+# REDIS_URL: the Celery broker, e.g. redis://host:6379/0
+REDIS_URL = env("REDIS_URL") or embedded.redis_url(DATA_DIR)
+# NATS_URL: publish events to NATS JetStream too (unset: not)
 NATS_URL = env("NATS_URL")
+# PROMETHEUS_URL: the Prometheus server verification queries read
 PROMETHEUS_URL = env("PROMETHEUS_URL")
+# Gauges computed at scrape time by /metrics (aiops.ops), named here so the project package
+# needs no import of the apps that own them.
+METRICS_COLLECTORS = [
+    "apps.cases.metrics.OutboxCollector",
+    "apps.gate.metrics.KillSwitchCollector",
+]
 
 # --- Celery ---
 CELERY_BROKER_URL = REDIS_URL
@@ -145,8 +148,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A message a killed worker held is handed out again after this many seconds (handlers are
-# idempotent, so an early redelivery of a slow task costs a no-op, never a duplicate effect).
+# AIOPS_BROKER_VISIBILITY_TIMEOUT: a message a killed worker held is handed out again after
+# this many seconds (handlers are idempotent, so an early redelivery of a slow task costs a
+# no-op, never a duplicate effect).
 BROKER_VISIBILITY_TIMEOUT = int(env("AIOPS_BROKER_VISIBILITY_TIMEOUT", "300"))
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,
@@ -160,7 +164,7 @@ CELERY_TASK_ROUTES = {"apps.executor.tasks.*": {"queue": "executor"}}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay-sweep": {"task": "apps.cases.tasks.relay_outbox", "schedule": 5.0},
-    "idempotency-expire": {"task": "apps.cases.tasks.expire_idempotency", "schedule": 3600.0},
+    "idempotency-expire": {"task": "aiops.tasks.expire_idempotency", "schedule": 3600.0},
     # Gatekeeper: pending human approvals past the policy's TTL park their case.
     "gate-expire-pending": {"task": "apps.gate.tasks.expire_pending_approvals", "schedule": 60.0},
     "metric-retention": {"task": "apps.sensor.tasks.expire_metrics", "schedule": 3600.0},
@@ -193,61 +197,84 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
+# AIOPS_IDEMPOTENCY_TTL: seconds an Idempotency-Key answer is kept
 IDEMPOTENCY_TTL_SECONDS = int(env("AIOPS_IDEMPOTENCY_TTL", str(24 * 3600)))
-# An in-flight record older than this belongs to a request that died; a retry may take it.
+# AIOPS_IDEMPOTENCY_IN_FLIGHT_TIMEOUT: an in-flight record older than this belongs to a
+# request that died; a retry may take it.
 IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS = int(env("AIOPS_IDEMPOTENCY_IN_FLIGHT_TIMEOUT", "60"))
+# AIOPS_OUTBOX_BATCH_SIZE: rows a relay claims at once
 OUTBOX_BATCH_SIZE = int(env("AIOPS_OUTBOX_BATCH_SIZE", "200"))
-# A relay's claim on a batch; if it dies, another relay takes the rows after this long.
+# AIOPS_OUTBOX_CLAIM_SECONDS: a relay's claim on a batch; if it dies, another relay takes the
+# rows after this long.
 OUTBOX_CLAIM_SECONDS = int(env("AIOPS_OUTBOX_CLAIM_SECONDS", "30"))
-# A published event some subscriber has not applied this long after is sent to it again
-# (a broker can lose a message its consumer was killed while taking).
+# AIOPS_OUTBOX_REDELIVER_SECONDS: a published event some subscriber has not applied this long
+# after is sent to it again (a broker can lose a message its consumer was killed while taking).
 OUTBOX_REDELIVER_SECONDS = int(env("AIOPS_OUTBOX_REDELIVER_SECONDS", "60"))
-# Writers skip queueing a relay run while one is queued and not started (at most this long).
+# AIOPS_OUTBOX_KICK_TTL_MS: writers skip queueing a relay run while one is queued and not
+# started (at most this long).
 OUTBOX_KICK_TTL_MS = int(env("AIOPS_OUTBOX_KICK_TTL_MS", "2000"))
+# AIOPS_EVENT_SOURCE: the CloudEvents `source` of every event
 EVENT_SOURCE = env("AIOPS_EVENT_SOURCE", "urn:aiops")
+# AIOPS_HANDLER_MAX_RETRIES, AIOPS_HANDLER_RETRY_BACKOFF: subscriber retries (exponential,
+# from this many seconds) before the case parks.
 HANDLER_MAX_RETRIES = int(env("AIOPS_HANDLER_MAX_RETRIES", "3"))
 HANDLER_RETRY_BACKOFF_SECONDS = float(env("AIOPS_HANDLER_RETRY_BACKOFF", "1"))
 
 # --- Executor (apps/executor) ---
-# A running step's lease; its heartbeat renews it every third of this. An expired lease means
-# the worker died: the sweeper (every EXEC_SWEEP_SECONDS) retries the step or fails the run.
+# AIOPS_EXEC_LEASE_SECONDS, AIOPS_EXEC_SWEEP_SECONDS: a running step's lease; its heartbeat
+# renews it every third of this. An expired lease means the worker died: the sweeper (every
+# EXEC_SWEEP_SECONDS) retries the step or fails the run.
 EXEC_LEASE_SECONDS = float(env("AIOPS_EXEC_LEASE_SECONDS", "30"))
 EXEC_SWEEP_SECONDS = float(env("AIOPS_EXEC_SWEEP_SECONDS", "10"))
 CELERY_BEAT_SCHEDULE["executor-sweep"] = {
     "task": "apps.executor.tasks.sweep_steps",
     "schedule": EXEC_SWEEP_SECONDS,
 }
-# On SIGTERM a running step gets this long to finish before it is stopped and handed back.
+# AIOPS_EXEC_DRAIN_SECONDS: on SIGTERM a running step gets this long to finish before it is
+# stopped and handed back.
 EXEC_DRAIN_SECONDS = float(env("AIOPS_EXEC_DRAIN_SECONDS", "10"))
+# AIOPS_EXEC_LOG_DIR, AIOPS_EXEC_LOG_MAX_BYTES: step output store and its cap per stream
 EXEC_LOG_DIR = Path(env("AIOPS_EXEC_LOG_DIR", str(DATA_DIR / "logs")))
 EXEC_LOG_MAX_BYTES = int(env("AIOPS_EXEC_LOG_MAX_BYTES", str(256 * 1024)))
+# AIOPS_SCRIPT_DIR: the only directory the script adapter runs executables from
 AIOPS_SCRIPT_DIR = Path(env("AIOPS_SCRIPT_DIR", str(BASE_DIR / "ops-scripts"))).resolve()
+# AIOPS_EXEC_K8S_NAMESPACES: Kubernetes namespaces steps may touch, comma-separated
 EXEC_K8S_NAMESPACES = [
     n.strip() for n in env("AIOPS_EXEC_K8S_NAMESPACES", "").split(",") if n.strip()
 ]
+# KUBECONFIG: cluster access (unset: in-cluster)
 KUBECONFIG = env("KUBECONFIG")
+# AIOPS_EXEC_HTTP_ALLOWED_HOSTS: hosts the http (gateway) adapter may call, comma-separated
 EXEC_HTTP_ALLOWED_HOSTS = [
     h.strip().lower() for h in env("AIOPS_EXEC_HTTP_ALLOWED_HOSTS", "").split(",") if h.strip()
 ]
 
 # --- Sensor: metric ingestion (apps/sensor) ---
+# AIOPS_METRIC_RETENTION_DAYS: metric_1m retention
 METRIC_RETENTION_DAYS = int(env("AIOPS_METRIC_RETENTION_DAYS", "14"))
+# AIOPS_INGEST_MAX_POINTS: points one ingest request may carry
 INGEST_MAX_POINTS = int(env("AIOPS_INGEST_MAX_POINTS", "10000"))
-# Clock skew allowed for a point's timestamp ahead of the server's clock.
+# AIOPS_INGEST_MAX_FUTURE_SECONDS: clock skew allowed for a point's timestamp ahead of the
+# server's clock.
 INGEST_MAX_FUTURE_SECONDS = int(env("AIOPS_INGEST_MAX_FUTURE_SECONDS", "300"))
+# AIOPS_INGEST_MAX_ERRORS_SHOWN: rejected points listed in an ingest answer
 INGEST_MAX_ERRORS_SHOWN = int(env("AIOPS_INGEST_MAX_ERRORS_SHOWN", "100"))
 
 # --- Verifier (apps/verifier) ---
-# Defaults for a plan's spec.verify fields it leaves out.
+# AIOPS_VERIFY_DELAY_S, AIOPS_VERIFY_WINDOW_S, AIOPS_VERIFY_NO_DATA: defaults for a plan's
+# spec.verify fields it leaves out.
 VERIFY_DEFAULT_DELAY_S = int(env("AIOPS_VERIFY_DELAY_S", "60"))
 VERIFY_DEFAULT_WINDOW_S = int(env("AIOPS_VERIFY_WINDOW_S", "300"))
 VERIFY_DEFAULT_NO_DATA = env("AIOPS_VERIFY_NO_DATA", "inconclusive")
-# Where checks naming a `metric` read from: "metric_1m" or "prometheus" (a `promql` check
-# always reads Prometheus). Prometheus series carry the case's service in this label.
+# AIOPS_VERIFY_METRIC_SOURCE: where checks naming a `metric` read from: "metric_1m" or
+# "prometheus" (a `promql` check always reads Prometheus).
 VERIFY_METRIC_SOURCE = env("AIOPS_VERIFY_METRIC_SOURCE", "metric_1m")
+# AIOPS_PROMETHEUS_SERVICE_LABEL: the label Prometheus series carry the case's service in
 PROMETHEUS_SERVICE_LABEL = env("AIOPS_PROMETHEUS_SERVICE_LABEL", "service")
+# AIOPS_PROMETHEUS_TIMEOUT_S: seconds a Prometheus query may take
 PROMETHEUS_TIMEOUT_S = float(env("AIOPS_PROMETHEUS_TIMEOUT_S", "10"))
-# A case still in VERIFYING this long after its verification was due is evaluated again.
+# AIOPS_VERIFY_OVERDUE_S: a case still in VERIFYING this long after its verification was due
+# is evaluated again.
 VERIFY_OVERDUE_S = int(env("AIOPS_VERIFY_OVERDUE_S", "300"))
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -259,7 +286,6 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -282,14 +308,17 @@ LOGGING = {
             "filters": ["request_id"],
         }
     },
+    # AIOPS_LOG_LEVEL
     "root": {"handlers": ["console"], "level": env("AIOPS_LOG_LEVEL", "INFO")},
     "loggers": {"pgserver": {"level": "WARNING"}},
 }
 
 # --- Planner and Gatekeeper (apps.planner, apps.gate) ---
-# Failed changes (cases parked after exec/verify failure) within this many days raise risk.
+# AIOPS_PLANNER_RECENT_FAILURE_DAYS: failed changes (cases parked after exec/verify failure)
+# within this many days raise risk.
 PLANNER_RECENT_FAILURE_DAYS = int(env("AIOPS_PLANNER_RECENT_FAILURE_DAYS", "7"))
-# The seeded gate policy; `manage.py seed_gate_policy` stores it when it changes.
+# AIOPS_GATE_POLICY_FILE: the seeded gate policy; `manage.py seed_gate_policy` stores it when
+# it changes.
 GATE_POLICY_FILE = Path(
     env("AIOPS_GATE_POLICY_FILE", str(BASE_DIR / "config" / "gate-policy.yaml"))
 )

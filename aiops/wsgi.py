@@ -1,6 +1,8 @@
-import os
+"""The web entry point (gunicorn aiops.wsgi:application)."""
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aiops.settings")
+from aiops import bootstrap
+
+bootstrap.prepare()
 application = get_wsgi_application()

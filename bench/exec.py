@@ -18,7 +18,9 @@ import uuid
 
 import django
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aiops.settings")
+from aiops import bootstrap
+
+bootstrap.prepare()  # the data dir, metrics env and embedded servers, before Django
 django.setup()
 
 import redis  # noqa: E402

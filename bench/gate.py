@@ -16,7 +16,9 @@ import time
 
 import django
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aiops.settings")
+from aiops import bootstrap
+
+bootstrap.prepare()  # the data dir, metrics env and embedded servers, before Django
 django.setup()
 
 import requests  # noqa: E402

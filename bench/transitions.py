@@ -22,7 +22,9 @@ from pathlib import Path
 
 import django
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aiops.settings")
+from aiops import bootstrap
+
+bootstrap.prepare()  # the data dir, metrics env and embedded servers, before Django
 django.setup()
 
 import psycopg  # noqa: E402

@@ -6,7 +6,8 @@ import uuid
 import pytest
 from django.contrib.auth.models import User
 
-from apps.cases.models import CaseTimeline, Idempotency, OpsCase, Outbox
+from aiops.models import Idempotency
+from apps.cases.models import CaseTimeline, OpsCase, Outbox
 from tests.conftest import client_for, make_user
 from tests.factories import deliver_outbox
 
@@ -251,7 +252,7 @@ def test_same_key_still_in_flight_returns_409(api, operator):
         expires_at="2999-01-01T00:00:00Z",
     )
     # Same request as the in-flight one: compute its real fingerprint by replaying shape.
-    from apps.cases.idempotency import fingerprint
+    from aiops.idempotency import fingerprint
 
     Idempotency.objects.filter(key="k-3").update(
         fingerprint=fingerprint(

@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html_join
 
+from aiops.actors import actor_name
 from apps.cases import services
 from apps.cases import workflow as wf
 from apps.cases.models import CaseTimeline, OpsCase, Outbox
@@ -80,7 +81,7 @@ class OpsCaseAdmin(admin.ModelAdmin):
         parked = 0
         for case in queryset.filter(state__in=wf.OPEN_STATES):
             if services.case_park(
-                case_id=case.pk, actor=services.actor_name(request.user), reason="parked from admin"
+                case_id=case.pk, actor=actor_name(request.user), reason="parked from admin"
             ):
                 parked += 1
         self.message_user(request, f"Parked {parked} case(s).", messages.SUCCESS)

@@ -7,8 +7,4 @@ class CasesConfig(AppConfig):
     verbose_name = "Orchestrator"
 
     def ready(self):
-        from aiops.ops import register_collector
         from apps.cases import handlers  # noqa: F401 — registers the subscribers
-        from apps.cases.metrics import OutboxCollector
-
-        register_collector(OutboxCollector())

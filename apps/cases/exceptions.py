@@ -29,15 +29,3 @@ class GuardFailed(Conflict):
 
 class StaleVersion(Problem):
     status, slug, title = 412, "stale-version", "If-Match does not match the current version"
-
-
-class IdempotencyKeyReused(Problem):
-    status, slug, title = (
-        422,
-        "idempotency-key-reused",
-        "Idempotency-Key reused with another request",
-    )
-
-
-class IdempotencyInFlight(Conflict):
-    slug, title = "idempotency-in-flight", "A request with this Idempotency-Key is still in flight"

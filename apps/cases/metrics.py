@@ -1,16 +1,13 @@
-"""The Orchestrator's Prometheus series (multiprocess-safe; see settings)."""
+"""The Orchestrator's Prometheus series (multiprocess-safe; see aiops.bootstrap)."""
 
 from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
 
+# One series of rejected writes for every kind; aiops.idempotency counts its own kind in it.
+from aiops.metrics import conflict_total as conflict_total
+
 case_transition_total = Counter(
     "case_transition_total", "Case state transitions", ["event", "from", "to"]
-)
-conflict_total = Counter(
-    "conflict_total", "Rejected writes by kind (illegal, stale, idempotency)", ["kind"]
-)
-idempotent_replay_total = Counter(
-    "idempotent_replay_total", "Requests answered from a stored Idempotency-Key response"
 )
 outbox_published_total = Counter("outbox_published_total", "Events relayed to every sink")
 handler_failures_total = Counter(
@@ -19,7 +16,9 @@ handler_failures_total = Counter(
 
 
 class OutboxCollector:
-    """Backlog and publish lag read from the database at scrape time: right in any process."""
+    """Backlog and publish lag read from the database at scrape time: right in any process.
+
+    Registered by /metrics through settings.METRICS_COLLECTORS."""
 
     def collect(self):
         from apps.cases.selectors import outbox_backlog

@@ -1,4 +1,4 @@
-"""Orchestrator tables: ops_case (the FSM), case_timeline, outbox, idempotency, inbox."""
+"""Orchestrator tables: ops_case (the FSM), case_timeline, outbox, inbox."""
 
 import uuid
 
@@ -195,34 +195,6 @@ class Outbox(models.Model):
         if self.traceparent:
             body["traceparent"] = self.traceparent
         return body
-
-
-class Idempotency(models.Model):
-    """The first response to an Idempotency-Key, per caller (IETF draft semantics)."""
-
-    IN_FLIGHT, COMPLETED = "in_flight", "completed"
-
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    method = models.CharField(max_length=10)
-    path = models.CharField(max_length=500)
-    fingerprint = models.CharField(max_length=64)
-    state = models.CharField(max_length=10, default=IN_FLIGHT)
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True)
-    response_headers = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField(db_index=True)
-
-    class Meta:
-        db_table = "idempotency"
-        verbose_name_plural = "idempotency records"
-        constraints = [
-            models.UniqueConstraint(fields=["owner", "key"], name="idempotency_owner_key_uniq")
-        ]
-
-    def __str__(self):
-        return f"{self.key} ({self.state})"
 
 
 class Inbox(models.Model):

@@ -7,6 +7,7 @@ import uuid
 
 from django.db import transaction
 
+from aiops.actors import actor_name
 from aiops.middleware import case_id_var, request_id_var
 from apps.cases import autopilot, events, metrics
 from apps.cases import workflow as wf
@@ -24,10 +25,6 @@ from apps.cases.models import CaseTimeline, OpsCase
 
 log = logging.getLogger(__name__)
 ACTOR = "system:orchestrator"
-
-
-def actor_name(user) -> str:
-    return user.get_username() if user is not None and user.is_authenticated else "anonymous"
 
 
 def case_create(

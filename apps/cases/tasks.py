@@ -1,11 +1,11 @@
-"""Thin Celery tasks over the relay and the idempotency store."""
+"""Thin Celery tasks over the relay."""
 
 import logging
 
 from celery import shared_task
 from django.conf import settings
 
-from apps.cases import idempotency, metrics, relay
+from apps.cases import metrics, relay
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,3 @@ def deliver_event(self, subscriber: str, event_id: str) -> str:
         raise self.retry(
             exc=exc, countdown=countdown, max_retries=settings.HANDLER_MAX_RETRIES
         ) from exc
-
-
-@shared_task(ignore_result=True)
-def expire_idempotency() -> int:
-    return idempotency.expire_records()

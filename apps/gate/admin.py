@@ -7,9 +7,9 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from aiops.actors import actor_name
 from aiops.permissions import APPROVER, has_role
 from aiops.problems import Problem
-from apps.cases.services import actor_name
 from apps.gate import selectors, services
 from apps.gate.models import GateDecision, GatePolicy, KillSwitch, KillSwitchFlip, PlanApproved
 from apps.gate.policy import validate_document

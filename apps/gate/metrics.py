@@ -15,7 +15,8 @@ kill_switch_flips_total = Counter(
 
 
 class KillSwitchCollector:
-    """The kill switch's position, read from the database at scrape time."""
+    """The kill switch's position, read from the database at scrape time (registered by
+    /metrics through settings.METRICS_COLLECTORS)."""
 
     def collect(self):
         from apps.gate.selectors import kill_switch

@@ -6,6 +6,8 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from aiops.actors import actor_name
+from aiops.idempotency import IDEMPOTENCY_KEY, idempotent
 from apps.cases import selectors, services
 from apps.cases.api.filters import CaseFilter
 from apps.cases.api.serializers import (
@@ -14,7 +16,6 @@ from apps.cases.api.serializers import (
     TimelineSerializer,
     TransitionSerializer,
 )
-from apps.cases.idempotency import IDEMPOTENCY_KEY, idempotent
 
 IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=False)
 
@@ -62,7 +63,7 @@ class CaseTransitionView(APIView):
             case_id=case_id,
             event=payload.validated_data["event"],
             reason=payload.validated_data["reason"],
-            actor=services.actor_name(request.user),
+            actor=actor_name(request.user),
             if_match=parse_if_match(request.headers.get("If-Match")),
         )
         return case_response(case)

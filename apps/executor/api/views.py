@@ -6,8 +6,8 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.cases.idempotency import IDEMPOTENCY_KEY, idempotent
-from apps.cases.services import actor_name
+from aiops.actors import actor_name
+from aiops.idempotency import IDEMPOTENCY_KEY, idempotent
 from apps.executor import logstore, selectors, services
 from apps.executor.api.serializers import (
     ExecRequestSerializer,

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0005_case_template'),
+        ('cases', '0006_case_template'),
         ('executor', '0002_alter_execrun_options_alter_execstep_options'),
         ('planner', '0003_loop'),
     ]

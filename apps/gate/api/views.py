@@ -5,9 +5,9 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from aiops.actors import actor_name
+from aiops.idempotency import IDEMPOTENCY_KEY, idempotent
 from aiops.permissions import IsApprover
-from apps.cases.idempotency import IDEMPOTENCY_KEY, idempotent
-from apps.cases.services import actor_name
 from apps.gate import selectors, services
 from apps.gate.api.serializers import (
     GateApproveSerializer,

@@ -15,7 +15,7 @@ def create_kill_switch(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0005_case_template'),
+        ('cases', '0006_case_template'),
         ('gate', '0004_alter_planapproved_options'),
         ('planner', '0003_loop'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

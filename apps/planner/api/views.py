@@ -6,9 +6,9 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from aiops.actors import actor_name
+from aiops.idempotency import IDEMPOTENCY_KEY, idempotent
 from aiops.problems import NotFound
-from apps.cases import services as case_services
-from apps.cases.idempotency import IDEMPOTENCY_KEY, idempotent
 from apps.planner import dsl, selectors, services
 from apps.planner.api.parsers import LegacyYAMLParser, TextYAMLParser, YAMLParser
 from apps.planner.api.serializers import PlanGenerateSerializer, PlanSerializer
@@ -37,7 +37,7 @@ class PlanGenerateView(APIView):
         data = payload.validated_data
         plan = services.plan_generate(
             case_id=data["case_id"],
-            actor=case_services.actor_name(request.user),
+            actor=actor_name(request.user),
             template=data.get("template"),
             params=data.get("params"),
             document=data.get("plan"),

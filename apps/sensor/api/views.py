@@ -13,8 +13,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from aiops.idempotency import IDEMPOTENCY_KEY, idempotent
 from aiops.problems import Problem
-from apps.cases.idempotency import IDEMPOTENCY_KEY, idempotent
 from apps.sensor import metrics, services
 from apps.sensor.points import parse_points
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0004_outbox_delivered_at'),
+        ('cases', '0005_idempotency_moved_to_aiops'),
     ]
 
     operations = [

@@ -19,16 +19,27 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
-from aiops.problems import BadRequest
-from apps.cases import metrics
-from apps.cases.exceptions import IdempotencyInFlight, IdempotencyKeyReused
-from apps.cases.models import Idempotency
+from aiops import metrics
+from aiops.models import Idempotency
+from aiops.problems import BadRequest, Conflict, Problem
 
 HEADER = "Idempotency-Key"
 # The header as documented in the OpenAPI schema of every endpoint that honours it.
 IDEMPOTENCY_KEY = OpenApiParameter(HEADER, str, OpenApiParameter.HEADER, required=False)
 REPLAYED_HEADER = "Idempotent-Replayed"
 _KEPT_HEADERS = ("ETag", "Location")
+
+
+class IdempotencyKeyReused(Problem):
+    status, slug, title = (
+        422,
+        "idempotency-key-reused",
+        "Idempotency-Key reused with another request",
+    )
+
+
+class IdempotencyInFlight(Conflict):
+    slug, title = "idempotency-in-flight", "A request with this Idempotency-Key is still in flight"
 
 
 def fingerprint(*, method: str, path: str, body: bytes, owner_id: int) -> str:

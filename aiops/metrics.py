@@ -1,0 +1,10 @@
+"""Prometheus series shared by every app (multiprocess-safe; see aiops.bootstrap)."""
+
+from prometheus_client import Counter
+
+conflict_total = Counter(
+    "conflict_total", "Rejected writes by kind (illegal, stale, idempotency)", ["kind"]
+)
+idempotent_replay_total = Counter(
+    "idempotent_replay_total", "Requests answered from a stored Idempotency-Key response"
+)

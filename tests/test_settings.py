@@ -1,0 +1,52 @@
+"""Importing the settings has no side effect: entry points prepare the process, not settings."""
+
+import json
+import os
+import subprocess
+import sys
+
+from aiops import embedded
+from tests.support import ROOT
+
+# Imports the settings, then reports what changed in the environment and whether the settings
+# still name the embedded servers of the data dir (computed, not started).
+SCRIPT = """
+import json, os
+before = dict(os.environ)
+import aiops.settings as s
+after = dict(os.environ)
+print(json.dumps({
+    "env_changed": {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)},
+    "db_host": s.DATABASES["default"]["HOST"],
+    "broker": s.CELERY_BROKER_URL,
+}, default=sorted))
+"""
+
+
+def test_importing_settings_starts_nothing_and_writes_nothing(tmp_path):
+    data_dir = tmp_path / "data"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR"}
+    }
+    env.update(AIOPS_DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="aiops.settings")
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report = json.loads(out.stdout)
+
+    assert report["env_changed"] == []
+    assert not data_dir.exists(), sorted(p.name for p in data_dir.rglob("*"))
+    # The settings name the servers that the data dir's entry points would start ...
+    assert report["db_host"] == embedded.postgres_settings(data_dir)["HOST"]
+    assert report["broker"] == embedded.redis_url(data_dir)
+    # ... and none of them runs: no pid or socket file, no process naming the data dir.
+    assert list(tmp_path.rglob("*.pid")) == [] and list(tmp_path.rglob("*.sock")) == []
+    processes = subprocess.run(["ps", "axww"], capture_output=True, text=True, check=True)
+    assert str(data_dir) not in processes.stdout
