@@ -1,9 +1,10 @@
 """`make bench-gate`: from POST /gate/eval to the case being in EXECUTING.
 
-Each case waits at the gate with a restart plan (staging, auto-approved by the seeded policy).
-The clock starts before POST /gate/eval (gunicorn, 2 workers) and stops when the bench sees
-the case in EXECUTING in the database: the approval commits, the outbox relay (kicked on
-commit, a real Celery worker on the embedded Redis) delivers evt.plan.approved.v1 to the
+Each case waits at the gate with a restart plan (staging, auto-approved by the seeded
+policy; autopilot set to manual for the bench, so the gate waits for the POST). The clock
+starts before POST /gate/eval (gunicorn, 2 workers) and stops when the bench sees the case
+in EXECUTING in the database: the approval commits, the outbox relay (kicked on commit, a
+real Celery worker on the embedded Redis) delivers evt.gate.decision.v1 to the
 Orchestrator's subscriber, which fires gate_approved. Cases go one at a time; CASES per run,
 median of RUNS runs; written to docs/BENCHMARKS.md.
 """
@@ -34,6 +35,7 @@ from apps.gate.models import GateDecision  # noqa: E402
 from apps.planner import services as planner_services  # noqa: E402
 from bench.report import median, percentile, write_section  # noqa: E402
 from tests import support  # noqa: E402
+from tests.factories import autopilot, deliver_outbox  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 CASES = int(os.environ.get("BENCH_CASES", "200"))
@@ -60,6 +62,7 @@ def cases_at_gate(user, count: int) -> list[str]:
         )
         case_services.case_transition(case_id=case.pk, event="start_analysis", actor="bench")
         planner_services.plan_generate(case_id=case.pk, actor="bench", template="restart")
+        deliver_outbox()  # the Orchestrator: analysis_done (autopilot is manual here)
         case_services.case_transition(case_id=case.pk, event="plan_ready", actor="bench")
         ids.append(str(case.pk))
     return ids
@@ -120,6 +123,13 @@ def main() -> None:
     port = free_port()
     web = support.gunicorn(port).start()
     worker = support.celery_worker().start()
+    # Manual autopilot: the cases wait at the gate for the bench's POST /gate/eval.
+    with autopilot("staging", "manual"):
+        runs = measure(user, token, port, worker, web)
+    write_report(runs)
+
+
+def measure(user, token, port, worker, web) -> list[dict]:
     try:
         support.wait_for(lambda: _healthy(port), timeout=60, what="gunicorn answering /healthz")
         one_run(user, token, port, cases=10)  # warm-up: first connections, imports
@@ -136,7 +146,10 @@ def main() -> None:
     finally:
         worker.stop()
         web.stop()
+    return runs
 
+
+def write_report(runs: list[dict]) -> None:
     def med(key, scale=1000.0):
         return median([r[key] for r in runs]) * scale
 
@@ -146,7 +159,7 @@ def main() -> None:
         "plan that the seeded policy auto-approves. The clock runs from sending "
         "`POST /gate/eval` (gunicorn, 2 workers) until the bench reads the case in EXECUTING "
         "from PostgreSQL: decision + `plan_approved` commit, the relay (kicked on commit, one "
-        "Celery worker, concurrency 2, embedded Redis) delivers `evt.plan.approved.v1`, the "
+        "Celery worker, concurrency 2, embedded Redis) delivers `evt.gate.decision.v1`, the "
         f"Orchestrator fires `gate_approved`. After 10 warm-up cases; median of {RUNS} runs.\n\n"
         "| measure | p50 | p99 |\n|---|---|---|\n"
         f"| `/gate/eval` → case in EXECUTING | {med('p50'):.1f} ms | {med('p99'):.1f} ms |\n"

@@ -3,12 +3,13 @@ subscribers, never by inserting rows.
 
 `deliver_outbox()` is the relay without the broker: it hands every committed event to each
 of its subscribers in this process (the same `apply_event`, inbox and all), in outbox
-order, until nothing is left. Types in `skip` are marked delivered without being applied —
+order, until nothing is left undelivered. Types in `skip` are marked delivered without being applied —
 the stand-in for "that module is not running", so a test can take over a stage by hand.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 
 from django.db import transaction
@@ -27,7 +28,10 @@ def deliver_outbox(*, skip: frozenset[str] | set[str] = frozenset(), limit: int 
     """Apply every unpublished event to its subscribers here; return how many were handled."""
     handled = 0
     while handled < limit:
-        row = Outbox.objects.filter(published_at__isnull=True).order_by("seq").first()
+        # Not yet delivered, rather than not yet published: a worker's relay may have
+        # published a row whose subscribers have not run yet; applying it here as well is
+        # safe (the inbox keeps one application) and waits for the worker's if it is midway.
+        row = Outbox.objects.filter(delivered_at__isnull=True).order_by("seq").first()
         if row is None:
             return handled
         if row.type not in skip:
@@ -159,3 +163,17 @@ def set_autopilot(environment: str, mode: str, *, actor: str = "test", **rules) 
     environments.setdefault(environment, {})["autopilot"] = mode
     document["environments"] = environments
     services.policy_save(document=document, cedar=policy.cedar, actor=actor)
+
+
+@contextlib.contextmanager
+def autopilot(environment: str, mode: str):
+    """`environment`'s autopilot is `mode` inside the block; the policy before is restored
+    (as a new version) after it — for benches that share one database."""
+    from apps.gate import selectors, services
+
+    before = selectors.policy_in_force()
+    set_autopilot(environment, mode)
+    try:
+        yield
+    finally:
+        services.policy_save(document=before.document, cedar=before.cedar, actor="test")

@@ -128,7 +128,8 @@ def test_a_redelivered_command_is_applied_once(operator):
     assert findings.count() == 1
 
 
-def test_the_verifier_judges_the_plan_of_the_run(operator):
+def run_through(operator):
+    """A person starts a case and proposes a plan; the loop does the rest, here."""
     from apps.cases.services import case_transition
 
     case = new_case(operator)
@@ -138,6 +139,11 @@ def test_the_verifier_judges_the_plan_of_the_run(operator):
     deliver_outbox()
     run_queued_steps()
     deliver_outbox()
+    return case
+
+
+def test_the_verifier_judges_the_plan_of_the_run(operator):
+    case = run_through(operator)
     result = verifier_services.verify_case(case_id=str(case.pk))
     run = ExecRun.objects.get(case=case)
     assert result["run_id"] == str(run.pk)
@@ -145,14 +151,6 @@ def test_the_verifier_judges_the_plan_of_the_run(operator):
 
 
 def test_every_event_the_loop_emitted_keeps_its_contract(operator):
-    from apps.cases.services import case_transition
-
-    case = new_case(operator)
-    case_transition(case_id=case.pk, event="start_analysis", actor="olga")
-    deliver_outbox()
-    propose(case, operator, sample_plan())
-    deliver_outbox()
-    run_queued_steps()
-    deliver_outbox()
+    run_through(operator)
     for row in Outbox.objects.all():
         events.typed(row.envelope())  # raises ContractViolation on any mismatch

@@ -29,6 +29,8 @@ class OpsCaseAdmin(admin.ModelAdmin):
     search_fields = ["title", "service", "id"]
     readonly_fields = [
         "id",
+        "template",
+        "params",
         "state",
         "version",
         "related",
@@ -44,6 +46,8 @@ class OpsCaseAdmin(admin.ModelAdmin):
         "severity",
         "description",
         "labels",
+        "template",
+        "params",
         "state",
         "version",
         "related",
