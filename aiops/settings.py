@@ -219,6 +219,9 @@ CELERY_BEAT_SCHEDULE["executor-sweep"] = {
 }
 # On SIGTERM a running step gets this long to finish before it is stopped and handed back.
 EXEC_DRAIN_SECONDS = float(env("AIOPS_EXEC_DRAIN_SECONDS", "10"))
+# timeout_s of a plan step that leaves it out: the Planner writes it into every plan it
+# stores, and the Executor uses it for a step without one.
+EXEC_DEFAULT_STEP_TIMEOUT_S = int(env("AIOPS_STEP_TIMEOUT_S", "300"))
 EXEC_LOG_DIR = Path(env("AIOPS_EXEC_LOG_DIR", str(DATA_DIR / "logs")))
 EXEC_LOG_MAX_BYTES = int(env("AIOPS_EXEC_LOG_MAX_BYTES", str(256 * 1024)))
 AIOPS_SCRIPT_DIR = Path(env("AIOPS_SCRIPT_DIR", str(BASE_DIR / "ops-scripts"))).resolve()
@@ -238,7 +241,8 @@ INGEST_MAX_FUTURE_SECONDS = int(env("AIOPS_INGEST_MAX_FUTURE_SECONDS", "300"))
 INGEST_MAX_ERRORS_SHOWN = int(env("AIOPS_INGEST_MAX_ERRORS_SHOWN", "100"))
 
 # --- Verifier (apps/verifier) ---
-# Defaults for a plan's spec.verify fields it leaves out.
+# Defaults for a plan's spec.verify fields (and its checks' no_data) it leaves out: the
+# Planner writes them into every plan it stores; the Verifier applies them to any other plan.
 VERIFY_DEFAULT_DELAY_S = int(env("AIOPS_VERIFY_DELAY_S", "60"))
 VERIFY_DEFAULT_WINDOW_S = int(env("AIOPS_VERIFY_WINDOW_S", "300"))
 VERIFY_DEFAULT_NO_DATA = env("AIOPS_VERIFY_NO_DATA", "inconclusive")
