@@ -1,6 +1,5 @@
 """POST /plan/generate, GET /plan/schema, the plan_ready guard (DESIGN §5 Planner)."""
 
-
 import pytest
 import yaml
 
