@@ -233,6 +233,9 @@ CELERY_BEAT_SCHEDULE["executor-sweep"] = {
 # AIOPS_EXEC_DRAIN_SECONDS: on SIGTERM a running step gets this long to finish before it is
 # stopped and handed back.
 EXEC_DRAIN_SECONDS = float(env("AIOPS_EXEC_DRAIN_SECONDS", "10"))
+# AIOPS_STEP_TIMEOUT_S: timeout_s of a plan step that leaves it out: the Planner writes it
+# into every plan it stores, and the Executor uses it for a step without one.
+EXEC_DEFAULT_STEP_TIMEOUT_S = int(env("AIOPS_STEP_TIMEOUT_S", "300"))
 # AIOPS_EXEC_LOG_DIR, AIOPS_EXEC_LOG_MAX_BYTES: step output store and its cap per stream
 EXEC_LOG_DIR = Path(env("AIOPS_EXEC_LOG_DIR", str(DATA_DIR / "logs")))
 EXEC_LOG_MAX_BYTES = int(env("AIOPS_EXEC_LOG_MAX_BYTES", str(256 * 1024)))
@@ -262,7 +265,8 @@ INGEST_MAX_ERRORS_SHOWN = int(env("AIOPS_INGEST_MAX_ERRORS_SHOWN", "100"))
 
 # --- Verifier (apps/verifier) ---
 # AIOPS_VERIFY_DELAY_S, AIOPS_VERIFY_WINDOW_S, AIOPS_VERIFY_NO_DATA: defaults for a plan's
-# spec.verify fields it leaves out.
+# spec.verify fields (and its checks' no_data) it leaves out: the Planner writes them into
+# every plan it stores; the Verifier applies them to any other plan.
 VERIFY_DEFAULT_DELAY_S = int(env("AIOPS_VERIFY_DELAY_S", "60"))
 VERIFY_DEFAULT_WINDOW_S = int(env("AIOPS_VERIFY_WINDOW_S", "300"))
 VERIFY_DEFAULT_NO_DATA = env("AIOPS_VERIFY_NO_DATA", "inconclusive")

@@ -3,8 +3,9 @@ subscribers, never by inserting rows.
 
 `deliver_outbox()` is the relay without the broker: it hands every committed event to each
 of its subscribers in this process (the same `apply_event`, inbox and all), in outbox
-order, until nothing is left undelivered. Types in `skip` are marked delivered without being applied —
-the stand-in for "that module is not running", so a test can take over a stage by hand.
+order, until nothing is left undelivered. Types in `skip` are marked delivered without
+being applied — the stand-in for "that module is not running", so a test can take over a
+stage by hand.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ class ExecutorConfig(AppConfig):
     def ready(self):
         from apps.cases.guards import register_guard
         from apps.executor import handlers, tasks  # noqa: F401  (subscribers, worker signals)
+        from apps.executor.adapters import register_all
         from apps.executor.guards import exec_done
 
         register_guard("exec_done", exec_done)
+        register_all()

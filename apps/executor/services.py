@@ -30,7 +30,7 @@ from apps.gate.policy import ROLLBACK
 
 log = logging.getLogger(__name__)
 ACTOR = "system:executor"
-DEFAULT_TIMEOUT_S = 300
+DEFAULT_TIMEOUT_S = settings.EXEC_DEFAULT_STEP_TIMEOUT_S
 
 
 def exec_start(*, case_id, actor: str, case_version: int | None = None) -> ExecRun | None:

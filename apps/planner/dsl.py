@@ -1,6 +1,9 @@
-"""The aiops/v1 Plan DSL: parse (YAML or JSON), validate against schemas/plan.v1.json, normalize.
+"""The aiops/v1 Plan DSL: parse (YAML or JSON), validate against the plan schema, normalize.
 
-Pure functions, no database: the Planner's service and the tests call them directly.
+Pure functions, no database: the Planner's service and the tests call them directly. The
+schema is schemas/plan.v1.json (the document's shape) completed by `plan_schema` with what
+the registered adapters declare (aiops.registry): adapter names, their actions and each
+action's params.
 """
 
 from __future__ import annotations
@@ -8,22 +11,30 @@ from __future__ import annotations
 import copy
 import functools
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from jsonschema import Draft202012Validator
 
+from aiops import registry
+
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "plan.v1.json"
-STEP_DEFAULTS = {"params": {}, "timeout_s": 300, "retries": 0, "backoff_s": 0}
-CHECK_DEFAULTS = {
-    "metric": "",
-    "promql": "",
-    "labels": {},
-    "for_minutes": 1,
-    "no_data": "inconclusive",
-    "dry_run": False,
-}
-VERIFY_DEFAULTS = {"delay_s": 60, "window_s": 300}
+STEP_DEFAULTS = {"params": {}, "retries": 0, "backoff_s": 0}
+CHECK_DEFAULTS = {"metric": "", "promql": "", "labels": {}, "for_minutes": 1, "dry_run": False}
+
+
+@dataclass(frozen=True)
+class PlanDefaults:
+    """What `normalize` gives a plan that leaves these out. The Planner's service builds it
+    from settings (apps.planner.defaults), so every stored plan carries the deployment's
+    defaults rather than values fixed here."""
+
+    step_timeout_s: int
+    verify_delay_s: int
+    verify_window_s: int
+    check_no_data: str
 
 
 class PlanSyntaxError(ValueError):
@@ -50,19 +61,62 @@ def parse_text(text: str | bytes):
         raise PlanSyntaxError(f"not valid YAML or JSON: {exc}") from None
 
 
-@functools.cache
 def schema() -> dict:
-    return json.loads(SCHEMA_PATH.read_text())
+    """The full plan JSON Schema for the adapters registered now (they register when the
+    apps are ready). Built once per registry version; callers must not modify it."""
+    return _schema(registry.adapters.version)
 
 
-@functools.cache
-def _validator() -> Draft202012Validator:
-    return Draft202012Validator(schema())
+@functools.lru_cache(maxsize=1)
+def _schema(version: int) -> dict:
+    generated = plan_schema(json.loads(SCHEMA_PATH.read_text()), registry.adapter_specs())
+    Draft202012Validator.check_schema(generated)  # a bad params_schema fails here, not later
+    return generated
+
+
+@functools.lru_cache(maxsize=1)
+def _validator(version: int) -> Draft202012Validator:
+    return Draft202012Validator(_schema(version))
+
+
+def plan_schema(base: dict, adapters: Iterable[registry.AdapterSpec]) -> dict:
+    """`base` (the shape of a plan) with its step definition completed from `adapters`: the
+    adapter enum, and one `if`/`then` rule per adapter (its action enum) and per action (its
+    params schema; `params` becomes required when that schema requires a key). Errors thus
+    land at the step's `action` or `params`, e.g. "$.spec.steps[0].params: 'image' is a
+    required property"."""
+    plan = copy.deepcopy(base)
+    step = plan["$defs"]["step"]
+    adapters = list(adapters)
+    step["properties"]["adapter"]["enum"] = [adapter.name for adapter in adapters]
+    rules = []
+    for adapter in adapters:
+        rules.append(
+            {
+                "if": _selects(adapter=adapter.name),
+                "then": {"properties": {"action": {"enum": list(adapter.actions)}}},
+            }
+        )
+        for action, spec in adapter.actions.items():
+            then = {"properties": {"params": copy.deepcopy(dict(spec.params_schema))}}
+            if spec.params_schema.get("required"):
+                then["required"] = ["params"]
+            rules.append({"if": _selects(adapter=adapter.name, action=action), "then": then})
+    step["allOf"] = rules
+    return plan
+
+
+def _selects(**fields) -> dict:
+    return {
+        "properties": {key: {"const": value} for key, value in fields.items()},
+        "required": list(fields),
+    }
 
 
 def validate(document) -> list[dict]:
     """[] when `document` is a valid Plan; else one {path, message} per error, by path."""
-    errors = sorted(_validator().iter_errors(document), key=lambda e: list(map(str, e.path)))
+    validator = _validator(registry.adapters.version)
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path)))
     found = [{"path": error.json_path, "message": error.message} for error in errors]
     return found or _duplicate_step_ids(document)
 
@@ -83,20 +137,22 @@ def _duplicate_step_ids(document: dict) -> list[dict]:
     return errors
 
 
-def normalize(document: dict) -> dict:
+def normalize(document: dict, *, defaults: PlanDefaults) -> dict:
     """A copy of a valid plan with every optional field given its default value."""
     plan = copy.deepcopy(document)
     metadata = plan.setdefault("metadata", {})
     metadata.setdefault("name", "")
     metadata.setdefault("template", "")
     spec = plan["spec"]
+    step_defaults = {**STEP_DEFAULTS, "timeout_s": defaults.step_timeout_s}
     for key in ("steps", "rollback"):
-        spec[key] = [{**copy.deepcopy(STEP_DEFAULTS), **step} for step in spec.get(key, [])]
+        spec[key] = [{**copy.deepcopy(step_defaults), **step} for step in spec.get(key, [])]
     verify = spec.setdefault("verify", {})
-    for key, value in VERIFY_DEFAULTS.items():
-        verify.setdefault(key, value)
+    verify.setdefault("delay_s", defaults.verify_delay_s)
+    verify.setdefault("window_s", defaults.verify_window_s)
+    check_defaults = {**CHECK_DEFAULTS, "no_data": defaults.check_no_data}
     verify["checks"] = [
-        {**copy.deepcopy(CHECK_DEFAULTS), **check} for check in verify.get("checks", [])
+        {**copy.deepcopy(check_defaults), **check} for check in verify.get("checks", [])
     ]
     return plan
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from apps.cases import workflow as wf
 from apps.cases.services import lock_case, timeline_note
 from apps.planner import dsl, metrics, selectors, templates
+from apps.planner.defaults import plan_defaults
 from apps.planner.events import PlanProposedEvent, PlanWaiting
 from apps.planner.exceptions import CaseNotPlanning, PlanInvalid, PlanRequestInvalid
 from apps.planner.models import PlanProposed
@@ -152,7 +153,7 @@ def _checked(document) -> dict:
             f"{len(errors)} error(s): " + "; ".join(f"{e['path']}: {e['message']}" for e in errors),
             errors=errors,
         )
-    return dsl.normalize(document)
+    return dsl.normalize(document, defaults=plan_defaults())
 
 
 def _check_target(document: dict, case) -> None:
@@ -189,4 +190,4 @@ def _from_template(case, template: str, params: dict, *, now, failures: int) -> 
     errors = dsl.validate(document)
     if errors:  # a parameter slipped through into an invalid plan: say which
         raise PlanInvalid("The template produced an invalid plan.", errors=errors)
-    return dsl.normalize(document)
+    return dsl.normalize(document, defaults=plan_defaults())

@@ -1,13 +1,18 @@
-"""Plan templates and the risk score: pure functions of their arguments (no DB, no clock).
+"""Plan templates and the risk score: pure functions of their arguments (no DB, no clock) and
+of the registered adapters' declared risk points (aiops.registry).
 
 `build_change_plan(kind, target, params, now=..., recent_failures=...)` and
 `build_incident_plan(finding, target, params, ...)` return an aiops/v1 Plan document whose
-`metadata.risk` holds the score (0-100) and every factor that contributed to it.
+`metadata.risk` holds the score (0-100) and every factor that contributed to it. Templates
+leave out what the plan's defaults fill in (step timeout_s, verify delay_s/window_s, a
+check's no_data) unless params ask for a value, so the deployment's settings apply.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+
+from aiops import registry
 
 CHANGE_TEMPLATES = ("restart", "canary", "scale_out", "rollback")
 TEMPLATES = (*CHANGE_TEMPLATES, "incident")
@@ -31,16 +36,7 @@ INCIDENT_REMEDIES = {
 
 ENVIRONMENT_POINTS = {"prod": 35, "production": 35, "staging": 10, "dev": 0, "test": 0}
 UNKNOWN_ENVIRONMENT_POINTS = 20
-ACTION_POINTS = {
-    ("kubernetes", "rollout_status"): 0,
-    ("kubernetes", "scale"): 5,
-    ("kubernetes", "rollout_restart"): 10,
-    ("kubernetes", "rollout_undo"): 15,
-    ("kubernetes", "set_image"): 25,
-    ("http", "*"): 15,
-    ("script", "*"): 20,
-    ("echo", "*"): 0,
-}
+UNKNOWN_ACTION_POINTS = 20  # an action no adapter declares (a plan the schema would refuse)
 BUSINESS_HOURS = range(8, 18)  # in the time zone of the `now` passed in
 OFF_HOURS_POINTS = 10
 POINTS_PER_RECENT_FAILURE = 10
@@ -71,8 +67,9 @@ def assess_risk(spec: dict, *, now: datetime, recent_failures: int = 0) -> tuple
         )
     ]
     steps = spec.get("steps", [])
+    table = risk_table()
     riskiest = max(
-        ((_action_points(s), f"{s.get('adapter')}.{s.get('action')}") for s in steps),
+        ((_action_points(s, table), f"{s.get('adapter')}.{s.get('action')}") for s in steps),
         default=(0, "none"),
     )
     factors.append(_factor("action", riskiest[1], riskiest[0]))
@@ -102,9 +99,18 @@ def _factor(name: str, value, points: int) -> dict:
     return {"name": name, "value": value, "points": int(points)}
 
 
-def _action_points(step: dict) -> int:
-    adapter, action = step.get("adapter", ""), step.get("action", "")
-    return ACTION_POINTS.get((adapter, action), ACTION_POINTS.get((adapter, "*"), 20))
+def risk_table() -> dict[tuple[str, str], int]:
+    """Points per (adapter, action), as each registered adapter declares them."""
+    return {
+        (adapter.name, action): spec.risk
+        for adapter in registry.adapter_specs()
+        for action, spec in adapter.actions.items()
+    }
+
+
+def _action_points(step: dict, table: dict[tuple[str, str], int]) -> int:
+    key = (step.get("adapter", ""), step.get("action", ""))
+    return table.get(key, UNKNOWN_ACTION_POINTS)
 
 
 def _blast_radius(steps: list[dict]) -> tuple[int, int]:
@@ -195,16 +201,18 @@ def _target(target: dict, params: dict) -> dict:
     return result
 
 
-def _step(step_id, adapter, action, params, timeout_s=300, retries=0, backoff_s=0) -> dict:
-    return {
+def _step(step_id, adapter, action, params, timeout_s=None, retries=0, backoff_s=0) -> dict:
+    step = {
         "id": step_id,
         "adapter": adapter,
         "action": action,
         "params": params,
-        "timeout_s": timeout_s,
         "retries": retries,
         "backoff_s": backoff_s,
     }
+    if timeout_s is not None:  # else the setting's default (AIOPS_STEP_TIMEOUT_S)
+        step["timeout_s"] = timeout_s
+    return step
 
 
 def _k8s(target: dict, name: str | None = None, **extra) -> dict:
@@ -344,9 +352,14 @@ def _verify(params: dict) -> dict:
     for key, value in (("p95_ms", p95), ("error_rate_max", error_rate)):
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise TemplateError(f"params.{key} must be a non-negative number")
+    # Left out unless asked for: the plan's defaults (AIOPS_VERIFY_DELAY_S/_WINDOW_S) apply.
+    verify = {}
+    if "verify_delay_s" in params:
+        verify["delay_s"] = _int_param(params, "verify_delay_s", 0, 0, 86400)
+    if "verify_window_s" in params:
+        verify["window_s"] = _int_param(params, "verify_window_s", 0, 60, 86400)
     return {
-        "delay_s": _int_param(params, "verify_delay_s", 60, 0, 86400),
-        "window_s": _int_param(params, "verify_window_s", 300, 60, 86400),
+        **verify,
         "checks": [
             {
                 "name": "p95-latency",
@@ -355,7 +368,6 @@ def _verify(params: dict) -> dict:
                 "operator": "<",
                 "threshold": p95,
                 "for_minutes": 3,
-                "no_data": "inconclusive",
             },
             {
                 "name": "error-rate",
@@ -364,7 +376,6 @@ def _verify(params: dict) -> dict:
                 "operator": "<",
                 "threshold": error_rate,
                 "for_minutes": 3,
-                "no_data": "inconclusive",
             },
         ],
     }

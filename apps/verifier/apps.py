@@ -10,5 +10,7 @@ class VerifierConfig(AppConfig):
         from apps.cases.guards import register_guard
         from apps.verifier import handlers  # noqa: F401 — registers the subscriber
         from apps.verifier.guards import verify_pass
+        from apps.verifier.sources import register_all
 
         register_guard("verify_pass", verify_pass)
+        register_all()

@@ -1,9 +1,10 @@
 """Metric source port: where a check's per-minute values come from.
 
 `fetch(check, service=, window=)` returns the matching series as `MinuteSeries` with one
-point per minute bucket of `window`, or raises `SourceError`. Two implementations:
-`Metric1mSource` (the metric_1m table, default) and `PrometheusSource` (PromQL over
-/api/v1/query_range). `source_for(check)` picks one from the check and the settings.
+point per minute bucket of `window`, or raises `SourceError`. Each source class declares
+itself in its `spec` (`aiops.registry.SourceSpec`: name, the check fields it reads) and
+builds itself from settings (`from_settings()`); `register_all()` (VerifierConfig.ready)
+registers the classes of `SOURCES`, and `source_for(check)` picks one from the registry.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Protocol
 import requests
 from django.conf import settings
 
+from aiops import registry
+from aiops.registry import SourceSpec
 from apps.verifier.evaluate import MINUTE, Check, MinuteSeries, Window
 
 
@@ -34,7 +37,17 @@ class MetricSource(Protocol):
 class Metric1mSource:
     """Reads metric_1m rows of the case's service, the check's metric and label filter."""
 
-    name = "metric_1m"
+    spec = SourceSpec(
+        name="metric_1m",
+        reads=("metric",),
+        description="the metric_1m table (fed by POST /ingest/metrics): rows of the case's "
+        "service and the check's metric, `labels` as a containment filter",
+    )
+    name = spec.name
+
+    @classmethod
+    def from_settings(cls) -> Metric1mSource:
+        return cls()
 
     def describe(self, check: Check, *, service: str) -> str:
         labels = json.dumps(check.labels, sort_keys=True) if check.labels else ""
@@ -65,12 +78,28 @@ class PrometheusSource:
     is the value of the minute bucket [t - 60 s, t). A check with only a `metric` becomes the
     selector `metric{<service label>="<service>", <labels>}`."""
 
-    name = "prometheus"
+    spec = SourceSpec(
+        name="prometheus",
+        reads=("promql", "metric"),
+        description="PromQL over PROMETHEUS_URL's /api/v1/query_range (step 60 s); a metric "
+        'check becomes `metric{<AIOPS_PROMETHEUS_SERVICE_LABEL>="<service>", <labels>}`',
+    )
+    name = spec.name
 
     def __init__(self, url: str, *, timeout: float = 10, service_label: str = "service"):
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.service_label = service_label
+
+    @classmethod
+    def from_settings(cls) -> PrometheusSource:
+        if not settings.PROMETHEUS_URL:
+            raise SourceError("PROMETHEUS_URL is not set")
+        return cls(
+            settings.PROMETHEUS_URL,
+            timeout=settings.PROMETHEUS_TIMEOUT_S,
+            service_label=settings.PROMETHEUS_SERVICE_LABEL,
+        )
 
     def describe(self, check: Check, *, service: str) -> str:
         return self.query(check, service=service)
@@ -121,15 +150,24 @@ def _quote(value: str) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
+# Registered in this order: the first source reading a field is that field's default.
+SOURCES = (Metric1mSource, PrometheusSource)
+
+
+def register_all() -> None:
+    for source in SOURCES:
+        registry.register_source(source.spec, implementation=source)
+
+
 def source_for(check: Check) -> MetricSource:
-    """A promql check (or any check when VERIFY_METRIC_SOURCE=prometheus) reads Prometheus;
-    the rest read metric_1m. Raises SourceError when Prometheus is needed but not set."""
-    if check.promql or settings.VERIFY_METRIC_SOURCE == "prometheus":
-        if not settings.PROMETHEUS_URL:
-            raise SourceError("PROMETHEUS_URL is not set")
-        return PrometheusSource(
-            settings.PROMETHEUS_URL,
-            timeout=settings.PROMETHEUS_TIMEOUT_S,
-            service_label=settings.PROMETHEUS_SERVICE_LABEL,
-        )
-    return Metric1mSource()
+    """The source of `check`. Its field ("promql" when set, else "metric") selects the
+    configured source (AIOPS_VERIFY_METRIC_SOURCE) if that one reads the field, else the first
+    registered source that does: a promql check reads Prometheus, a metric check metric_1m
+    unless Prometheus is configured. Raises SourceError when no source reads the field or the
+    chosen one is not configured (PROMETHEUS_URL unset)."""
+    field = "promql" if check.promql else "metric"
+    readers = [spec for spec in registry.source_specs() if field in spec.reads]
+    if not readers:
+        raise SourceError(f"no metric source reads {field} checks")
+    chosen = next((s for s in readers if s.name == settings.VERIFY_METRIC_SOURCE), readers[0])
+    return registry.sources.implementation(chosen.name).from_settings()

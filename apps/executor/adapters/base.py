@@ -5,6 +5,10 @@ worker outside any transaction, must respect `ctx.deadline` (the attempt's timeo
 promptly when `ctx.cancelled` is set (the run was cancelled or the worker is draining).
 Raising `StepError` fails the attempt with a readable message; any other exception is
 recorded as a failure too, but that is a bug in the adapter.
+
+Each adapter class declares itself in its `spec` (`aiops.registry.AdapterSpec`: name, actions,
+each action's params schema and risk points); that one declaration is what the executor looks
+adapters up by and what the Planner's plan schema and risk table are built from.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+
+from aiops.registry import AdapterSpec
 
 
 class StepError(Exception):
@@ -92,16 +98,19 @@ class Context:
 
 
 class Adapter:
-    name = ""
-    actions: tuple[str, ...] = ()
+    spec: AdapterSpec
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
 
     def run(self, step: StepSpec, ctx: Context) -> Outcome:  # pragma: no cover - interface
         raise NotImplementedError
 
     def check_action(self, step: StepSpec) -> None:
-        if step.action not in self.actions:
+        if step.action not in self.spec.actions:
             raise StepError(
                 f"adapter '{self.name}' has no action '{step.action}' "
-                f"(known: {', '.join(self.actions)})",
+                f"(known: {', '.join(self.spec.actions)})",
                 retryable=False,
             )

@@ -4,12 +4,34 @@ params: message (any), sleep_s (seconds; with sleep_attempts only on the first N
 fail (bool: every attempt fails), fail_attempts (N: the first N attempts fail).
 """
 
+from aiops.registry import ActionSpec, AdapterSpec
 from apps.executor.adapters.base import Adapter, Context, Outcome, StepError, StepSpec
+
+_COUNT = {"type": "integer", "minimum": 0}
 
 
 class EchoAdapter(Adapter):
-    name = "echo"
-    actions = ("echo",)
+    spec = AdapterSpec(
+        name="echo",
+        description="returns its params; for demos and tests",
+        actions={
+            "echo": ActionSpec(
+                risk=0,
+                description="echo the params; optionally sleep or fail first",
+                params_schema={
+                    "type": "object",
+                    "properties": {
+                        "message": {},
+                        "sleep_s": {"type": "number", "minimum": 0},
+                        "sleep_attempts": _COUNT,
+                        "fail": {"type": "boolean"},
+                        "fail_attempts": _COUNT,
+                        "error": {"type": "string"},
+                    },
+                },
+            )
+        },
+    )
 
     def run(self, step: StepSpec, ctx: Context) -> Outcome:
         self.check_action(step)

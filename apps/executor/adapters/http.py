@@ -15,9 +15,32 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 
+from aiops.registry import ActionSpec, AdapterSpec
 from apps.executor.adapters.base import Adapter, Context, Outcome, StepError, StepSpec, StepTimeout
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_REQUEST = ActionSpec(
+    risk=15,
+    description="one HTTP call to an allow-listed host",
+    params_schema={
+        "type": "object",
+        "required": ["url"],
+        "properties": {
+            # Case-insensitive at run time, so no enum here.
+            "method": {"type": "string"},
+            "url": {"type": "string", "minLength": 1},
+            "json": {},
+            "body": {},
+            "headers": {"type": "object"},
+            "expected_status": {
+                "oneOf": [
+                    {"type": "integer"},
+                    {"type": "array", "items": {"type": "integer"}},
+                ]
+            },
+        },
+    },
+)
 
 
 def check_url(url) -> str:
@@ -37,8 +60,11 @@ def check_url(url) -> str:
 
 
 class HttpAdapter(Adapter):
-    name = "http"
-    actions = ("request", "call")
+    spec = AdapterSpec(
+        name="http",
+        description="gateway calls (or any allow-listed HTTP API)",
+        actions={"request": _REQUEST, "call": _REQUEST},  # `call` is an alias
+    )
 
     def run(self, step: StepSpec, ctx: Context) -> Outcome:
         self.check_action(step)

@@ -16,10 +16,26 @@ from datetime import UTC, datetime
 import urllib3
 from django.conf import settings
 
+from aiops.registry import ActionSpec, AdapterSpec
 from apps.executor.adapters.base import Adapter, Context, Outcome, StepError, StepSpec
 
 REVISION = "deployment.kubernetes.io/revision"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+
+
+def _params(required=(), **properties) -> dict:
+    """A Deployment action's params schema. namespace/name default to spec.target; other keys
+    (e.g. the Planner's affected_replicas) are allowed and ignored."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "namespace": {"type": "string", "maxLength": 63},
+            "kind": {"type": "string"},
+            "name": {"type": "string", "maxLength": 253},
+            **properties,
+        },
+    }
+    return {**schema, "required": list(required)} if required else schema
 
 
 def api_client():
@@ -40,8 +56,39 @@ def api_client():
 
 
 class KubernetesAdapter(Adapter):
-    name = "kubernetes"
-    actions = ("rollout_restart", "set_image", "scale", "rollout_status", "rollout_undo")
+    spec = AdapterSpec(
+        name="kubernetes",
+        description="Deployment changes through the official client",
+        actions={
+            "rollout_restart": ActionSpec(
+                risk=10, description="restart the pods", params_schema=_params()
+            ),
+            "set_image": ActionSpec(
+                risk=25,
+                description="set a container's image",
+                params_schema=_params(
+                    ["image"],
+                    image={"type": "string", "minLength": 1},
+                    container={"type": "string"},
+                ),
+            ),
+            "scale": ActionSpec(
+                risk=5,
+                description="set the replica count",
+                params_schema=_params(["replicas"], replicas={"type": "integer", "minimum": 0}),
+            ),
+            "rollout_status": ActionSpec(
+                risk=0,
+                description="wait until the rollout is complete",
+                params_schema=_params(poll_s={"type": "number", "minimum": 0}),
+            ),
+            "rollout_undo": ActionSpec(
+                risk=15,
+                description="back to the previous ReplicaSet's template",
+                params_schema=_params(to_revision={"type": "integer", "minimum": 0}),
+            ),
+        },
+    )
 
     def run(self, step: StepSpec, ctx: Context) -> Outcome:
         from kubernetes import client

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from aiops.registry import ActionSpec, AdapterSpec
 from apps.executor.adapters.base import (
     Adapter,
     Context,
@@ -91,8 +92,24 @@ class _CappedReader(threading.Thread):
 
 
 class ScriptAdapter(Adapter):
-    name = "script"
-    actions = ("run",)
+    spec = AdapterSpec(
+        name="script",
+        description="an allow-listed executable by name from AIOPS_SCRIPT_DIR",
+        actions={
+            "run": ActionSpec(
+                risk=20,
+                description="run the script `name` with argv `args` (no shell)",
+                params_schema={
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {
+                        "name": {"type": "string", "pattern": NAME_RE.pattern},
+                        "args": {"type": "array", "items": {"type": ["string", "number"]}},
+                    },
+                },
+            )
+        },
+    )
 
     def run(self, step: StepSpec, ctx: Context) -> Outcome:
         self.check_action(step)

@@ -50,16 +50,37 @@ def test_a_plan_without_rollback_or_checks_is_valid_but_not_ready():
     ]
 
 
+DEFAULTS = dsl.PlanDefaults(
+    step_timeout_s=120, verify_delay_s=30, verify_window_s=600, check_no_data="fail"
+)
+
+
 def test_normalize_fills_step_and_check_defaults():
     plan = sample_plan()
     plan["spec"]["steps"] = [{"id": "a", "adapter": "echo", "action": "echo"}]
-    step = dsl.normalize(plan)["spec"]["steps"][0]
+    step = dsl.normalize(plan, defaults=DEFAULTS)["spec"]["steps"][0]
     assert step == {
         "id": "a",
         "adapter": "echo",
         "action": "echo",
         "params": {},
-        "timeout_s": 300,
+        "timeout_s": 120,
         "retries": 0,
         "backoff_s": 0,
     }
+
+
+def test_normalize_takes_the_verify_defaults_it_is_given_and_keeps_explicit_values():
+    plan = sample_plan(
+        verify={
+            "checks": [
+                {"name": "c", "metric": "m", "aggregate": "avg", "operator": "<", "threshold": 1}
+            ]
+        }
+    )
+    plan["spec"]["rollback"][0].pop("timeout_s")
+    spec = dsl.normalize(plan, defaults=DEFAULTS)["spec"]
+    assert (spec["verify"]["delay_s"], spec["verify"]["window_s"]) == (30, 600)
+    assert spec["verify"]["checks"][0]["no_data"] == "fail"
+    assert spec["steps"][0]["timeout_s"] == 30  # the plan's own value
+    assert spec["rollback"][0]["timeout_s"] == 120
