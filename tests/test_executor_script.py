@@ -73,9 +73,17 @@ def test_a_failing_script_runs_the_rollback_and_parks_the_case(api, new_case, wo
     assert "exited with code 3" in reason
 
 
-def test_a_refused_script_name_fails_without_retries(api, new_case, worker):
-    case, body = start(api, new_case, [script("evil", "../../bin/sh", "-c", "id", retries=3)])
-    wait_transition(case, "exec_failed")
-    attempts = ExecStep.objects.filter(run_id=body["id"], phase="forward")
-    assert attempts.count() == 1
-    assert "is refused" in attempts.get().error
+def test_a_script_name_that_leaves_the_directory_is_refused_at_the_door(api, new_case):
+    from apps.cases.services import case_transition
+    from apps.planner.models import PlanProposed
+    from tests.factories import deliver_outbox
+
+    case = new_case()
+    case_transition(case_id=case.pk, event="start_analysis", actor="olga")
+    deliver_outbox()
+    plan = sample_plan(steps=[script("evil", "../../bin/sh", "-c", "id", retries=3)])
+    response = api.post("/plan/generate", {"case_id": str(case.pk), "plan": plan}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["path"] == "$.spec.steps[0].params.name"
+    assert not PlanProposed.objects.filter(case=case).exists()
+    assert not ExecStep.objects.filter(run__case=case).exists()
