@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
+import functools
 import types
 import typing
 from collections.abc import Callable
@@ -57,8 +58,7 @@ class Event:
         """The typed payload of `data`; raises ContractViolation on any mismatch."""
         if not isinstance(data, dict):
             raise ContractViolation(f"{cls.type}: data is not an object")
-        hints = typing.get_type_hints(cls)
-        names = [f.name for f in dataclasses.fields(cls)]
+        hints, names = _shape(cls)
         missing = [n for n in names if n not in data]
         extra = sorted(set(data) - set(names))
         if missing or extra:
@@ -83,6 +83,12 @@ class Event:
             "additionalProperties": False,
             "properties": {f.name: _schema_of(hints[f.name]) for f in fields},
         }
+
+
+@functools.cache
+def _shape(cls) -> tuple[dict, list[str]]:
+    """(type hints, field names) of an event class: computed once per class, per process."""
+    return typing.get_type_hints(cls), [f.name for f in dataclasses.fields(cls)]
 
 
 def _matches(value, hint) -> bool:
