@@ -1,5 +1,7 @@
 """What a plan touches and whether its environment allows it, without a database."""
 
+from aiops import registry
+from apps.gate.selectors import target_violations
 from apps.gate.targets import (
     Targets,
     allows,
@@ -121,3 +123,7 @@ def test_url_host():
     assert url_host("https://gw.example/a") == "gw.example"
     assert url_host("not a url") == ""
     assert url_host(None) == ""
+
+
+def test_the_gate_registers_the_bounds_check_for_the_planner_at_start_up():
+    assert registry._target_check is target_violations
