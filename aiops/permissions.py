@@ -1,8 +1,12 @@
-"""Roles are Django groups: viewer reads, operator writes, approver decides at the gate."""
+"""Roles are Django groups: viewer reads, operator writes, approver decides at the gate,
+ingest writes evidence (POST /ingest/*: the metric points the Verifier judges changes by).
+Superusers hold every role. Who may call what: docs/security.md."""
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-VIEWER, OPERATOR, APPROVER = "viewer", "operator", "approver"
+VIEWER, OPERATOR, APPROVER, INGEST = "viewer", "operator", "approver", "ingest"
+# The roles that may read the API. INGEST is not one of them: a service token that feeds
+# metrics reads nothing, and people who read or change things do not write evidence.
 ROLES = (VIEWER, OPERATOR, APPROVER)
 
 
@@ -26,3 +30,11 @@ class ReadOrOperate(BasePermission):
 class IsApprover(BasePermission):
     def has_permission(self, request, view):
         return has_role(request.user, APPROVER)
+
+
+class CanIngest(BasePermission):
+    """Ingestion needs the ingest role: whoever writes the evidence a change is verified by
+    must not be who makes changes (operators) or approves them."""
+
+    def has_permission(self, request, view):
+        return has_role(request.user, INGEST)

@@ -1,4 +1,5 @@
-"""The project's extension points: executor adapters and verifier metric sources, by name.
+"""The project's extension points: executor adapters and verifier metric sources, by name;
+and the environment bounds check (what a plan may touch), registered by the Gatekeeper.
 
 Each adapter or source declares itself once, next to its implementation, as an
 `AdapterSpec` / `SourceSpec`; its app registers it when Django calls `AppConfig.ready()`
@@ -12,7 +13,7 @@ derives from the specs keyed by it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -108,3 +109,31 @@ def unregister_source(name: str) -> None:
 
 def source_specs() -> tuple[SourceSpec, ...]:
     return sources.specs()
+
+
+# --- what a plan may touch ------------------------------------------------------------------
+# The Gatekeeper owns the policy that bounds each environment's targets and registers the
+# check at start-up (GateConfig.ready); the Planner, which must not import the gate, asks it
+# here before it stores a plan.
+
+TargetCheck = Callable[[str, Mapping], list[dict]]
+_target_check: TargetCheck | None = None
+
+
+def register_target_check(check: TargetCheck) -> None:
+    global _target_check
+    _target_check = check
+
+
+def target_violations(environment: str, spec: Mapping) -> list[dict]:
+    """`{path, message}` for every target of the plan `spec` that `environment` may not
+    touch ([] if none). Fails closed: with no check registered, every plan is out of bounds."""
+    if _target_check is None:
+        return [
+            {
+                "path": "$.spec",
+                "message": "no environment bounds are registered (is the Gatekeeper "
+                "installed?): nothing may be touched",
+            }
+        ]
+    return _target_check(environment, spec)

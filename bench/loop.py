@@ -249,13 +249,13 @@ def main() -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     kube = FakeKubeAPI().start()
-    kube.add_deployment("default", SERVICE, f"shop/{SERVICE}:1.0", replicas=2)
+    kube.add_deployment("staging", SERVICE, f"shop/{SERVICE}:1.0", replicas=2)
     kubeconfig = kube.write_kubeconfig(settings.DATA_DIR / "bench-kubeconfig")
     env = {
         "AIOPS_VERIFY_DELAY_S": "0",
         "AIOPS_LOG_LEVEL": "WARNING",
         "KUBECONFIG": str(kubeconfig),
-        "AIOPS_EXEC_K8S_NAMESPACES": "default",
+        "AIOPS_EXEC_K8S_NAMESPACES": "staging",
     }
     web = support.gunicorn(port, **env).start()
     worker = support.celery_worker(**env).start()

@@ -42,6 +42,12 @@ def viewer_api(db):
 
 
 @pytest.fixture
+def ingest_api(db):
+    """A service client with the ingest role only (as `manage.py create_ingest_token`)."""
+    return client_for(make_user("metrics-bridge", "ingest"))
+
+
+@pytest.fixture
 def anonymous_api():
     return APIClient()
 

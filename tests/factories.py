@@ -23,6 +23,12 @@ from apps.cases.services import case_create, case_transition
 
 EXEC_START = "cmd.exec.start.v1"
 VERIFY_SCHEDULE = "cmd.verify.schedule.v1"
+# What the Planner's templates touch in the test environments (a template's namespace is
+# its environment's name): for test policies written inline.
+TEMPLATE_TARGETS = {
+    "actions": ["echo.*", "kubernetes.*"],
+    "kubernetes_namespaces": ["dev", "staging", "prod"],
+}
 
 
 def deliver_outbox(*, skip: frozenset[str] | set[str] = frozenset(), limit: int = 1000) -> int:
@@ -163,6 +169,19 @@ def set_autopilot(environment: str, mode: str, *, actor: str = "test", **rules) 
         environments[environment] = dict(rules)
     environments.setdefault(environment, {})["autopilot"] = mode
     document["environments"] = environments
+    services.policy_save(document=document, cedar=policy.cedar, actor=actor)
+
+
+@transaction.atomic
+def set_targets(environment: str, *, actor: str = "test", **targets) -> None:
+    """A new policy version in which `environment` may touch `targets` (apps.gate.targets:
+    actions, kubernetes_namespaces, http_hosts, scripts) and nothing else."""
+    from apps.gate import selectors, services
+
+    policy = selectors.policy_in_force()
+    environments = {name: dict(rules) for name, rules in policy.document["environments"].items()}
+    environments.setdefault(environment, {})["targets"] = targets
+    document = {**policy.document, "environments": environments}
     services.policy_save(document=document, cedar=policy.cedar, actor=actor)
 
 

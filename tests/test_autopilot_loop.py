@@ -18,16 +18,24 @@ from tests.fakes.kube_api import FakeKubeAPI
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
-# No windows or freezes: what the suite sees must not depend on the day it runs.
+# No windows or freezes: what the suite sees must not depend on the day it runs. Both
+# environments may touch the fake cluster's "default" namespace, where the deployment is.
+TARGETS = {"actions": ["echo.*", "kubernetes.*"], "kubernetes_namespaces": ["default"]}
 POLICY = {
     "approval_ttl_minutes": 240,
     "environments": {
-        "staging": {"auto_approve_max": 60, "reject_min": 95, "autopilot": "low_risk"},
+        "staging": {
+            "auto_approve_max": 60,
+            "reject_min": 95,
+            "autopilot": "low_risk",
+            "targets": TARGETS,
+        },
         "prod": {
             "auto_approve_max": 20,
             "reject_min": 95,
             "four_eyes": True,
             "autopilot": "supervised",
+            "targets": TARGETS,
         },
     },
 }
@@ -82,7 +90,7 @@ def create(api, environment: str) -> str:
         "service": "checkout",
         "environment": environment,
         "template": "restart",
-        "params": {"verify_delay_s": 0, "verify_window_s": 300},
+        "params": {"namespace": "default", "verify_delay_s": 0, "verify_window_s": 300},
     }
     response = api.post("/case/create", body, format="json")
     assert response.status_code == 201, response.json()

@@ -12,6 +12,7 @@ from tests.conftest import (
     wait_run_finished,
     wait_transition,
 )
+from tests.factories import set_targets
 from tests.fakes.gateway import FakeGateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,6 +27,11 @@ def gateway():
 
 @pytest.fixture
 def http_worker(transactional_db, gateway):
+    # The policy lets staging reach the metadata address too, so that the adapter's own
+    # allow-list (AIOPS_EXEC_HTTP_ALLOWED_HOSTS) is what refuses it below.
+    set_targets(
+        "staging", actions=["echo.*", "http.*"], http_hosts=[gateway.host, "169.254.169.254"]
+    )
     support.purge_broker()
     process = support.celery_worker(AIOPS_EXEC_HTTP_ALLOWED_HOSTS=gateway.host).start()
     yield process

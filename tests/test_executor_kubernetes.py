@@ -13,6 +13,7 @@ from tests.conftest import (
     wait_run_finished,
     wait_transition,
 )
+from tests.factories import set_targets
 from tests.fakes.kube_api import FakeKubeAPI
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,6 +30,13 @@ def kube(tmp_path):
 
 @pytest.fixture
 def k8s_worker(transactional_db, kube):
+    # The gate policy lets staging touch kube-system too, so that the adapter's own
+    # allow-list (AIOPS_EXEC_K8S_NAMESPACES) is what refuses it below.
+    set_targets(
+        "staging",
+        actions=["echo.*", "kubernetes.*"],
+        kubernetes_namespaces=["shop", "payments", "kube-system"],
+    )
     support.purge_broker()
     process = support.celery_worker(
         KUBECONFIG=str(kube.kubeconfig), AIOPS_EXEC_K8S_NAMESPACES="shop,payments"

@@ -11,8 +11,8 @@ from apps.cases.models import CaseTimeline, OpsCase, Outbox
 from apps.gate import services
 from apps.gate.models import GateDecision, GatePolicy, PlanApproved
 from apps.gate.tasks import expire_pending_approvals
-from tests.conftest import client_for, make_user
-from tests.factories import deliver_outbox
+from tests.conftest import client_for, make_user, sample_plan
+from tests.factories import TEMPLATE_TARGETS, deliver_outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -23,17 +23,25 @@ POLICY = {
     "environments": {
         "staging": {
             "autopilot": "manual",
+            "targets": TEMPLATE_TARGETS,
             "auto_approve_max": 40,
             "reject_min": 90,
             "four_eyes": False,
         },
         "prod": {
             "autopilot": "manual",
+            "targets": TEMPLATE_TARGETS,
             "auto_approve_max": 20,
             "reject_min": 80,
             "four_eyes": True,
         },
-        "dev": {"autopilot": "manual", "auto_approve_max": 1, "reject_min": 95, "four_eyes": False},
+        "dev": {
+            "autopilot": "manual",
+            "targets": TEMPLATE_TARGETS,
+            "auto_approve_max": 1,
+            "reject_min": 95,
+            "four_eyes": False,
+        },
     },
 }
 UNKNOWN = "0b5e8e52-4c9e-4e43-9d54-5b0e3f9f2a11"
@@ -124,7 +132,12 @@ def test_risk_at_the_reject_threshold_parks_the_case_with_the_reasons(api, at_ga
     services.policy_save(
         document={
             "environments": {
-                "staging": {"autopilot": "manual", "auto_approve_max": 0, "reject_min": 1}
+                "staging": {
+                    "autopilot": "manual",
+                    "targets": TEMPLATE_TARGETS,
+                    "auto_approve_max": 0,
+                    "reject_min": 1,
+                }
             }
         },
         cedar="",
@@ -139,8 +152,14 @@ def test_risk_at_the_reject_threshold_parks_the_case_with_the_reasons(api, at_ga
     assert "reject threshold 1" in park.reason
 
 
-def test_environment_not_allowed_is_rejected(api, at_gate):
-    case = at_gate(environment="qa")
+def test_environment_not_allowed_is_rejected(api, new_case, policy):
+    case = new_case(environment="qa")  # a plan in qa may only echo: nothing is allowed there
+    api.patch(f"/case/{case.pk}/transition", {"event": "start_analysis"}, format="json")
+    plan = sample_plan(target={"environment": "qa", "service": "checkout"})
+    body = {"case_id": str(case.pk), "plan": plan}
+    assert api.post("/plan/generate", body, format="json").status_code == 201
+    deliver_outbox()
+    api.patch(f"/case/{case.pk}/transition", {"event": "plan_ready"}, format="json")
     body = gate_eval(api, case.pk).json()
     assert body["decision"] == "rejected"
     assert "environment 'qa' is not allowed" in body["reasons"][0]
@@ -153,6 +172,7 @@ def test_outside_the_change_window_is_rejected(api, at_gate):
         "environments": {
             "staging": {
                 "autopilot": "manual",
+                "targets": TEMPLATE_TARGETS,
                 "auto_approve_max": 40,
                 "reject_min": 90,
                 "change_windows": never,
@@ -180,6 +200,7 @@ def test_in_a_freeze_is_rejected(api, at_gate):
         "environments": {
             "staging": {
                 "autopilot": "manual",
+                "targets": TEMPLATE_TARGETS,
                 "auto_approve_max": 40,
                 "reject_min": 90,
                 "freezes": [freeze],

@@ -11,7 +11,7 @@ from apps.cases.models import CaseTimeline
 from apps.gate import services
 from apps.gate.models import GateDecision, PlanApproved
 from tests.conftest import make_user
-from tests.factories import deliver_outbox
+from tests.factories import TEMPLATE_TARGETS, deliver_outbox
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -31,7 +31,12 @@ def test_two_approvers_at_the_same_moment_produce_one_decision(live_server, api,
     services.policy_save(
         document={
             "environments": {
-                "prod": {"auto_approve_max": 0, "reject_min": 100, "autopilot": "manual"}
+                "prod": {
+                    "auto_approve_max": 0,
+                    "reject_min": 100,
+                    "autopilot": "manual",
+                    "targets": TEMPLATE_TARGETS,
+                }
             }
         },
         cedar="",
@@ -66,7 +71,12 @@ def test_an_approver_and_a_rejecter_at_the_same_moment_produce_one_decision(
     services.policy_save(
         document={
             "environments": {
-                "prod": {"auto_approve_max": 0, "reject_min": 100, "autopilot": "manual"}
+                "prod": {
+                    "auto_approve_max": 0,
+                    "reject_min": 100,
+                    "autopilot": "manual",
+                    "targets": TEMPLATE_TARGETS,
+                }
             }
         },
         cedar="",

@@ -1,9 +1,14 @@
 """POST /ingest/metrics: batch upsert into metric_1m, per-point errors, auth."""
 
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from apps.sensor.models import Metric1m
 from apps.sensor.services import metrics_expire
@@ -30,51 +35,51 @@ def ingest(client, points, **headers):
     return client.post("/ingest/metrics", points, format="json", headers=headers)
 
 
-def test_points_are_stored_one_row_per_series_minute(api):
+def test_points_are_stored_one_row_per_series_minute(ingest_api):
     points = [point(minute=MINUTE - timedelta(minutes=i), value=i) for i in range(3)]
-    response = ingest(api, points)
+    response = ingest(ingest_api, points)
     assert response.status_code == 200
     assert response.json() == {"received": 3, "stored": 3}
     assert Metric1m.objects.count() == 3
 
 
-def test_seconds_within_a_minute_land_in_the_same_bucket(api):
-    ingest(api, [point(value=1, ts=(MINUTE + timedelta(seconds=42)).isoformat())])
+def test_seconds_within_a_minute_land_in_the_same_bucket(ingest_api):
+    ingest(ingest_api, [point(value=1, ts=(MINUTE + timedelta(seconds=42)).isoformat())])
     row = Metric1m.objects.get()
     assert row.minute == MINUTE
     assert row.labels == {"pod": "checkout-1"}
 
 
-def test_a_repeated_minute_replaces_the_value(api):
-    ingest(api, [point(value=100)])
-    ingest(api, [point(value=250, labels={"pod": "checkout-1"})])
+def test_a_repeated_minute_replaces_the_value(ingest_api):
+    ingest(ingest_api, [point(value=100)])
+    ingest(ingest_api, [point(value=250, labels={"pod": "checkout-1"})])
     assert list(Metric1m.objects.values_list("value", flat=True)) == [250]
 
 
-def test_repeats_inside_one_batch_keep_the_last_value(api):
-    response = ingest(api, [point(value=1), point(value=2), point(value=3)])
+def test_repeats_inside_one_batch_keep_the_last_value(ingest_api):
+    response = ingest(ingest_api, [point(value=1), point(value=2), point(value=3)])
     assert response.json() == {"received": 3, "stored": 1}
     assert Metric1m.objects.get().value == 3
 
 
-def test_label_order_does_not_make_a_new_series(api):
-    ingest(api, [point(value=1, labels={"pod": "a", "zone": "z1"})])
-    ingest(api, [point(value=2, labels={"zone": "z1", "pod": "a"})])
+def test_label_order_does_not_make_a_new_series(ingest_api):
+    ingest(ingest_api, [point(value=1, labels={"pod": "a", "zone": "z1"})])
+    ingest(ingest_api, [point(value=2, labels={"zone": "z1", "pod": "a"})])
     assert Metric1m.objects.get().value == 2
 
 
-def test_thousands_of_points_in_one_request(api):
+def test_thousands_of_points_in_one_request(ingest_api):
     points = [
         point(value=i, labels={"pod": f"p{i % 50}"}, minute=MINUTE - timedelta(minutes=i // 50))
         for i in range(5000)
     ]
-    response = ingest(api, points)
+    response = ingest(ingest_api, points)
     assert response.status_code == 200
     assert Metric1m.objects.count() == 5000
 
 
-def test_invalid_points_return_400_naming_index_and_field_and_store_nothing(api):
-    response = ingest(api, [point(), point(value="slow"), point(ts="soon", metric="")])
+def test_invalid_points_return_400_naming_index_and_field_and_store_nothing(ingest_api):
+    response = ingest(ingest_api, [point(), point(value="slow"), point(ts="soon", metric="")])
     assert response.status_code == 400
     assert response["Content-Type"] == "application/problem+json"
     body = response.json()
@@ -87,14 +92,14 @@ def test_invalid_points_return_400_naming_index_and_field_and_store_nothing(api)
     assert Metric1m.objects.count() == 0
 
 
-def test_a_body_that_is_not_an_array_returns_400(api):
-    response = ingest(api, {"service": "checkout"})
+def test_a_body_that_is_not_an_array_returns_400(ingest_api):
+    response = ingest(ingest_api, {"service": "checkout"})
     assert response.status_code == 400
     assert response.json()["errors"][0]["index"] == -1
 
 
-def test_malformed_json_returns_400(api):
-    response = api.generic("POST", "/ingest/metrics", "[{", content_type="application/json")
+def test_malformed_json_returns_400(ingest_api):
+    response = ingest_api.generic("POST", "/ingest/metrics", "[{", content_type="application/json")
     assert response.status_code == 400
     assert response.json()["type"].endswith("/malformed-request")
 
@@ -108,9 +113,36 @@ def test_viewer_gets_403(viewer_api):
     assert Metric1m.objects.count() == 0
 
 
-def test_idempotency_key_replays_without_a_second_write(api):
-    first = ingest(api, [point(value=1)], **{"Idempotency-Key": "batch-1"})
-    again = ingest(api, [point(value=1)], **{"Idempotency-Key": "batch-1"})
+def test_operators_and_approvers_may_not_write_the_evidence_they_are_judged_by(api):
+    approver = client_for(make_user("alice", "approver", "operator"))
+    assert ingest(api, [point()]).status_code == 403
+    assert ingest(approver, [point()]).status_code == 403
+    assert Metric1m.objects.count() == 0
+
+
+def test_an_ingest_token_may_ingest_and_read_nothing(ingest_api):
+    assert ingest(ingest_api, [point()]).status_code == 200
+    assert ingest_api.get("/case/").status_code == 403
+
+
+def test_create_ingest_token_prints_a_token_that_may_ingest():
+    out = io.StringIO()
+    call_command("create_ingest_token", "prometheus-bridge", stdout=out)
+    key = out.getvalue().strip()
+    bridge = User.objects.get(username="prometheus-bridge")
+    assert Token.objects.get(user=bridge).key == key
+    assert not bridge.has_usable_password()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert ingest(client, [point()]).status_code == 200
+    again = io.StringIO()
+    call_command("create_ingest_token", "prometheus-bridge", stdout=again)  # existing user
+    assert again.getvalue().strip() == key
+
+
+def test_idempotency_key_replays_without_a_second_write(ingest_api):
+    first = ingest(ingest_api, [point(value=1)], **{"Idempotency-Key": "batch-1"})
+    again = ingest(ingest_api, [point(value=1)], **{"Idempotency-Key": "batch-1"})
     assert again.status_code == first.status_code == 200
     assert again["Idempotent-Replayed"] == "true"
 

@@ -12,17 +12,19 @@ def body(count: int) -> str:
     return json.dumps([point] * count)
 
 
-def test_more_points_than_allowed_returns_400(api, settings):
+def test_more_points_than_allowed_returns_400(ingest_api, settings):
     settings.INGEST_MAX_POINTS = 10
-    response = api.generic("POST", "/ingest/metrics", body(11), content_type="application/json")
+    response = ingest_api.generic(
+        "POST", "/ingest/metrics", body(11), content_type="application/json"
+    )
     assert response.status_code == 400
     assert "At most 10 points" in response.json()["errors"][0]["message"]
 
 
 @pytest.mark.parametrize("headers", [{}, {"Idempotency-Key": "big"}])
-def test_a_body_over_the_upload_limit_returns_413_problem(api, settings, headers):
+def test_a_body_over_the_upload_limit_returns_413_problem(ingest_api, settings, headers):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
-    response = api.generic(
+    response = ingest_api.generic(
         "POST", "/ingest/metrics", body(100), content_type="application/json", headers=headers
     )
     assert response.status_code == 413

@@ -49,7 +49,7 @@ def test_template_plan_on_an_analyzing_case_returns_201_and_the_case_moves_to_pl
     assert body["document"]["spec"]["target"] == {
         "environment": "staging",
         "service": "checkout",
-        "namespace": "default",
+        "namespace": "staging",  # no namespace given: the environment's
         "kind": "Deployment",
         "name": "checkout",
     }

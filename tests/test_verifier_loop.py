@@ -20,7 +20,7 @@ from tests.support import wait_for
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
-def seed_metrics(api, service: str, p95_ms: float, error_rate: float) -> None:
+def seed_metrics(ingest_api, service: str, p95_ms: float, error_rate: float) -> None:
     """Eleven minutes up to now, so the 5-minute window is covered whenever it is read."""
     now = timezone.now()
     points = [
@@ -33,7 +33,7 @@ def seed_metrics(api, service: str, p95_ms: float, error_rate: float) -> None:
         for m in range(11)
         for metric, value in (("http_p95_ms", p95_ms), ("http_error_rate", error_rate))
     ]
-    response = api.post("/ingest/metrics", points, format="json")
+    response = ingest_api.post("/ingest/metrics", points, format="json")
     assert response.status_code == 200, response.json()
 
 
@@ -86,8 +86,8 @@ def assert_audit_trail(case_id: str) -> None:
     assert ExecStep.objects.filter(run=run).exists()
 
 
-def test_healthy_metrics_close_the_loop(worker, api):
-    seed_metrics(api, "checkout", p95_ms=180, error_rate=0.01)
+def test_healthy_metrics_close_the_loop(worker, api, ingest_api):
+    seed_metrics(ingest_api, "checkout", p95_ms=180, error_rate=0.01)
     case_id = run_loop(api, "checkout")
     assert OpsCase.objects.get(pk=case_id).state == "CLOSED"
     assert_audit_trail(case_id)
@@ -100,8 +100,8 @@ def test_healthy_metrics_close_the_loop(worker, api):
     ]
 
 
-def test_breached_slo_parks_the_case_naming_the_check(worker, api):
-    seed_metrics(api, "payments", p95_ms=412, error_rate=0.01)
+def test_breached_slo_parks_the_case_naming_the_check(worker, api, ingest_api):
+    seed_metrics(ingest_api, "payments", p95_ms=412, error_rate=0.01)
     case_id = run_loop(api, "payments")
     assert OpsCase.objects.get(pk=case_id).state == "PARKED"
     assert_audit_trail(case_id)

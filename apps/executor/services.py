@@ -25,6 +25,7 @@ from apps.executor.exceptions import ExecNotAllowed, RunActive
 from apps.executor.models import ExecRun, ExecStep
 from apps.gate import selectors as gate_selectors
 from apps.gate import services as gate_services
+from apps.gate import targets
 from apps.gate.models import PlanApproved
 from apps.gate.policy import ROLLBACK
 
@@ -92,8 +93,9 @@ def exec_start(*, case_id, actor: str, case_version: int | None = None) -> ExecR
 
 def step_claim(message_id: str, *, worker: str) -> ExecStep | None:
     """Take a queued attempt for this worker; None if it is not to run here: another delivery
-    took it, or the preflight refused it (the kill switch, or — before a run's first step —
-    an approval that no longer holds), in which case the run stops and says why."""
+    took it, or the preflight refused it (the kill switch, a target outside the case's
+    environment, or — before a run's first step — an approval that no longer holds), in
+    which case the run stops and says why."""
     now = timezone.now()
     with transaction.atomic():
         # FOR SHARE on the switch: engaging it waits for this claim, so none starts after.
@@ -123,13 +125,17 @@ def step_claim(message_id: str, *, worker: str) -> ExecStep | None:
 
 
 def _preflight(step: ExecStep, switch) -> str:
-    """Why this attempt must not start now ("" if it may). Rollback steps always may: they
-    restore what the run changed."""
-    if step.phase == ExecRun.ROLLBACK:
-        return ""
-    if switch.engaged:
+    """Why this attempt must not start now ("" if it may): the kill switch (not for rollback
+    steps: they restore what the run changed); a target the case's environment may not touch
+    under the policy in force (every step, rollback included: the boundary does not bend
+    for repairs, a person takes over); before the first step, an approval that no longer
+    holds."""
+    if step.phase != ExecRun.ROLLBACK and switch.engaged:
         return f"the kill switch is engaged by {switch.changed_by}: {switch.reason}"
-    if step.index == 0 and step.attempt == 1:
+    out_of_bounds = _out_of_bounds(step)
+    if out_of_bounds:
+        return out_of_bounds
+    if step.phase == ExecRun.FORWARD and step.index == 0 and step.attempt == 1:
         approval = (
             PlanApproved.objects.select_related("plan", "decision")
             .filter(consumed_by_run=step.run_id)
@@ -139,6 +145,18 @@ def _preflight(step: ExecStep, switch) -> str:
             return "the run has no approval"
         return gate_services.approval_holds(approval) or ""
     return ""
+
+
+def _out_of_bounds(step: ExecStep) -> str:
+    # The policy may have narrowed since the gate approved the plan.
+    environment = step.run.case.environment
+    allowance = gate_selectors.policy_in_force().as_policy().targets(environment)
+    spec = {"adapter": step.adapter, "action": step.action, "params": step.params}
+    target = (step.run.document or {}).get("spec", {}).get("target") or {}
+    path = f"$.spec.{'steps' if step.phase == ExecRun.FORWARD else 'rollback'}[{step.index}]"
+    touches = targets.step_touches(spec, target, path)
+    found = targets.violations(touches, allowance, environment)
+    return "; ".join(f"{v['path']}: {v['message']}" for v in found)
 
 
 def _refuse(step: ExecStep, reason: str, *, kill_switch: bool) -> None:

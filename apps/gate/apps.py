@@ -7,11 +7,13 @@ class GateConfig(AppConfig):
     verbose_name = "Gatekeeper"
 
     def ready(self):
+        from aiops import registry
         from apps.cases import autopilot
         from apps.cases.guards import register_guard
         from apps.gate import handlers  # noqa: F401 — registers the subscribers
         from apps.gate.guards import gate_approved
-        from apps.gate.selectors import autopilot_for
+        from apps.gate.selectors import autopilot_for, target_violations
 
         register_guard("gate_approved", gate_approved)
         autopilot.register(autopilot_for)
+        registry.register_target_check(target_violations)

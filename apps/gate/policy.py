@@ -14,6 +14,9 @@ A policy document (config/gate-policy.yaml, versioned as GatePolicy rows):
         freezes: [{start: "2026-12-21T00:00", end: "2027-01-04T00:00", reason: "year end"}]
         autopilot: supervised          # manual | supervised | low_risk (see AUTOPILOT below)
         on_kill_switch: pause          # pause | rollback: what a run stopped by the switch does
+        targets:                       # what its plans may touch (apps.gate.targets)
+          actions: ["kubernetes.*", "echo.*"]
+          kubernetes_namespaces: [prod]
     cedar: |                           # optional Cedar policies; a `forbid` that applies rejects
       forbid(principal, action, resource) when { context.risk > 60 };
 """
@@ -25,6 +28,8 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import cedarpy
+
+from apps.gate import targets as bounds
 
 APPROVED, REJECTED, NEEDS_HUMAN = "approved", "rejected", "needs_human"
 # How far the loop runs without a person (apps.cases.workflow names the same modes):
@@ -46,6 +51,7 @@ ENVIRONMENT_KEYS = {
     "freezes",
     "autopilot",
     "on_kill_switch",
+    "targets",
 }
 # Cedar: user policies come first so their ids (policy0, policy1, …) follow the text's order;
 # the trailing permit makes "no forbid applies" mean allow.
@@ -60,7 +66,10 @@ class PlanFacts:
     service: str
     risk: int
     template: str = ""
-    actions: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()  # adapter.action of every step, rollback included
+    namespaces: tuple[str, ...] = ()  # what the steps touch (apps.gate.targets.plan_targets)
+    hosts: tuple[str, ...] = ()
+    scripts: tuple[str, ...] = ()
     requester: str = ""
     kill_switch: bool = False  # engaged: nothing is approved without a person
 
@@ -103,6 +112,10 @@ class Policy:
     def on_kill_switch(self, environment: str) -> str:
         return (self.environments.get(environment) or {}).get("on_kill_switch", PAUSE)
 
+    def targets(self, environment: str) -> dict | None:
+        """What plans in `environment` may touch; None: the default, echo only."""
+        return (self.environments.get(environment) or {}).get("targets")
+
 
 def evaluate(facts: PlanFacts, policy: Policy, now: datetime) -> Decision:
     """Judge a plan: any rejecting rule rejects; else any doubt needs a human; else approve."""
@@ -129,6 +142,9 @@ def evaluate(facts: PlanFacts, policy: Policy, now: datetime) -> Decision:
             f"{facts.environment} ({'; '.join(_describe(w) for w in windows)})"
         )
         (doubts if rules.get("outside_window") == NEEDS_HUMAN else rejects).append(reason)
+    # The policy may have narrowed since the Planner checked the plan's targets.
+    touched = bounds.Targets(facts.actions, facts.namespaces, facts.hosts, facts.scripts)
+    rejects += bounds.disallowed(touched, rules.get("targets"), facts.environment)
     auto_max, reject_min = rules.get("auto_approve_max", 0), rules.get("reject_min", 100)
     if facts.risk >= reject_min:
         rejects.append(f"risk {facts.risk} ≥ reject threshold {reject_min} for {facts.environment}")
@@ -197,6 +213,9 @@ def _cedar(facts: PlanFacts, policies: str, local: datetime) -> tuple[list[str],
             "risk": int(facts.risk),
             "template": facts.template,
             "actions": list(facts.actions),
+            "namespaces": list(facts.namespaces),
+            "hosts": list(facts.hosts),
+            "scripts": list(facts.scripts),
             "hour": local.hour,
             "weekday": DAYS[local.weekday()],
         },
@@ -252,6 +271,8 @@ def _environment_problems(rules) -> list[str]:
         problems.append("autopilot must be one of " + ", ".join(AUTOPILOT))
     if rules.get("on_kill_switch", PAUSE) not in (PAUSE, ROLLBACK):
         problems.append("on_kill_switch must be pause or rollback")
+    if "targets" in rules:
+        problems += bounds.problems(rules["targets"])
     try:
         zone = ZoneInfo(rules.get("timezone", "UTC"))
     except (ZoneInfoNotFoundError, ValueError, TypeError):

@@ -12,6 +12,7 @@ from django.db.models import OuterRef, Subquery
 
 from apps.cases import workflow as wf
 from apps.cases.models import OpsCase
+from apps.gate import targets
 from apps.gate.models import GateDecision, GatePolicy, KillSwitch, PlanApproved
 from apps.planner.models import PlanProposed
 from apps.planner.selectors import latest_plan
@@ -46,6 +47,13 @@ def kill_switch_for_share() -> KillSwitch:
 def autopilot_for(environment: str) -> str:
     """How far the loop may run by itself in `environment` (registered with the Orchestrator)."""
     return policy_in_force().as_policy().autopilot(environment)
+
+
+def target_violations(environment: str, spec) -> list[dict]:
+    """What of the plan `spec` the policy in force does not let `environment` touch
+    (registered as aiops.registry's target check for the Planner)."""
+    allowance = policy_in_force().as_policy().targets(environment)
+    return targets.violations(targets.plan_touches(spec), allowance, environment)
 
 
 def latest_decision(plan) -> GateDecision | None:

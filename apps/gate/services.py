@@ -16,7 +16,7 @@ from aiops.problems import BadRequest
 from apps.cases import workflow as wf
 from apps.cases.models import OpsCase
 from apps.cases.services import lock_case, timeline_note
-from apps.gate import metrics, selectors
+from apps.gate import metrics, selectors, targets
 from apps.gate.events import GateDecided, KillSwitchFlipped, PlanApprovedEvent
 from apps.gate.exceptions import (
     AlreadyDecided,
@@ -339,15 +339,18 @@ def _pending(plan: PlanProposed) -> GateDecision:
 
 
 def _facts(plan: PlanProposed, *, kill_switch: bool = False) -> PlanFacts:
-    target = plan.spec.get("target", {})
+    spec = plan.spec
+    target = spec.get("target", {})
+    touched = targets.plan_targets(spec)  # what the steps touch, not the case's label
     return PlanFacts(
         environment=target.get("environment", ""),
         service=target.get("service", ""),
         risk=plan.risk_score,
         template=plan.template,
-        actions=tuple(
-            sorted({f"{s['adapter']}.{s['action']}" for s in plan.spec.get("steps", [])})
-        ),
+        actions=touched.actions,
+        namespaces=touched.namespaces,
+        hosts=touched.hosts,
+        scripts=touched.scripts,
         requester=plan.created_by,
         kill_switch=kill_switch,
     )

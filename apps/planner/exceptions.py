@@ -7,6 +7,10 @@ class PlanInvalid(BadRequest):
     slug, title = "plan-invalid", "The plan does not match the aiops/v1 Plan schema"
 
 
+class PlanOutOfBounds(BadRequest):
+    slug, title = "plan-out-of-bounds", "The plan touches what its environment may not"
+
+
 class PlanRequestInvalid(BadRequest):
     slug, title = "plan-request-invalid", "The plan request is invalid"
 

@@ -7,12 +7,18 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from aiops import registry
 from apps.cases import workflow as wf
 from apps.cases.services import lock_case, timeline_note
 from apps.planner import dsl, metrics, selectors, templates
 from apps.planner.defaults import plan_defaults
 from apps.planner.events import PlanProposedEvent, PlanWaiting
-from apps.planner.exceptions import CaseNotPlanning, PlanInvalid, PlanRequestInvalid
+from apps.planner.exceptions import (
+    CaseNotPlanning,
+    PlanInvalid,
+    PlanOutOfBounds,
+    PlanRequestInvalid,
+)
 from apps.planner.models import PlanProposed
 
 ACTOR = "system:planner"
@@ -32,7 +38,9 @@ def plan_generate(
 
     Writes plan_proposed (revision = previous + 1) with its risk score and factors, a
     "plan_proposal" timeline row and evt.plan.proposed.v1 (the Orchestrator then moves the
-    case on). Raises PlanRequestInvalid/PlanInvalid (400), CaseNotFound (404),
+    case on). A plan whose steps touch what the case's environment may not (the gate policy's
+    `targets`, asked through aiops.registry) is refused, whoever wrote it. Raises
+    PlanRequestInvalid/PlanInvalid/PlanOutOfBounds (400), CaseNotFound (404),
     CaseNotPlanning (409).
     """
     if (template is None) == (document is None):
@@ -65,6 +73,7 @@ def plan_generate(
                 document["spec"], now=now, recent_failures=failures
             )
             document["metadata"]["risk"] = {"score": score, "factors": factors}
+        _check_bounds(document, case)
         revision = (case.plans.aggregate(top=Max("revision"))["top"] or 0) + 1
         risk = document["metadata"]["risk"]
         plan = PlanProposed.objects.create(
@@ -165,6 +174,18 @@ def _check_target(document: dict, case) -> None:
     ]
     if errors:
         raise PlanInvalid("The plan targets another service or environment.", errors=errors)
+
+
+def _check_bounds(document: dict, case) -> None:
+    # Judged by what the steps touch, not by the case's environment label: a dev case must
+    # not reach a production namespace.
+    errors = registry.target_violations(case.environment, document["spec"])
+    if errors:
+        raise PlanOutOfBounds(
+            f"The plan reaches outside {case.environment}: "
+            + "; ".join(f"{e['path']}: {e['message']}" for e in errors),
+            errors=errors,
+        )
 
 
 def _from_template(case, template: str, params: dict, *, now, failures: int) -> dict:

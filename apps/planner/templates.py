@@ -194,7 +194,11 @@ def _target(target: dict, params: dict) -> dict:
     result = {
         "environment": target["environment"],
         "service": service,
-        "namespace": str(params.get("namespace") or target.get("namespace") or "default"),
+        # No namespace given: the one named after the environment, which the shipped gate
+        # policy lets that environment touch (Kubernetes' "default" is nobody's in particular).
+        "namespace": str(
+            params.get("namespace") or target.get("namespace") or target["environment"]
+        ),
         "kind": str(params.get("kind") or target.get("kind") or "Deployment"),
         "name": str(params.get("name") or target.get("name") or service),
     }

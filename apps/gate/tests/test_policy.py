@@ -40,6 +40,7 @@ DOCUMENT = {
             "freezes": [
                 {"start": "2026-12-21T00:00", "end": "2027-01-04T00:00", "reason": "year end"}
             ],
+            "targets": {"actions": ["kubernetes.*", "echo.*"], "kubernetes_namespaces": ["prod"]},
         },
     },
 }
@@ -138,6 +139,38 @@ def test_cedar_forbid_that_does_not_apply_lets_the_plan_through():
     assert evaluate(facts, policy(cedar), IN_WINDOW).decision == APPROVED
 
 
+def test_a_plan_touching_what_its_environment_may_not_is_rejected():
+    facts = prod(10, actions=("kubernetes.rollout_restart",), namespaces=("kube-system", "prod"))
+    decision = evaluate(facts, policy(), IN_WINDOW)
+    assert decision.decision == REJECTED
+    assert decision.reasons == ["namespace 'kube-system' is not allowed in prod"]
+
+
+def test_an_environment_without_targets_runs_echo_steps_only():
+    staging = PlanFacts(environment="staging", service="checkout", risk=0, actions=("echo.echo",))
+    assert evaluate(staging, policy(), IN_WINDOW).decision == APPROVED
+    script = PlanFacts(
+        environment="staging",
+        service="checkout",
+        risk=0,
+        actions=("echo.echo", "script.run"),
+        scripts=("flush.sh",),
+    )
+    decision = evaluate(script, policy(), IN_WINDOW)
+    assert decision.decision == REJECTED
+    assert decision.reasons == [
+        "action 'script.run' is not allowed in staging",
+        "script 'flush.sh' is not allowed in staging",
+    ]
+
+
+def test_cedar_sees_what_the_plan_touches():
+    cedar = 'forbid(principal, action, resource) when { context.namespaces.contains("prod") };'
+    facts = prod(10, actions=("kubernetes.scale",), namespaces=("prod",))
+    decision = evaluate(facts, policy(cedar), IN_WINDOW)
+    assert decision.reasons == ["Cedar policy policy0 forbids this change"]
+
+
 def test_cedar_sees_the_requester_as_principal():
     cedar = 'forbid(principal == User::"olga", action, resource);'
     assert evaluate(prod(10), policy(cedar), IN_WINDOW).decision == REJECTED
@@ -178,6 +211,10 @@ def test_the_seeded_policy_file_is_valid():
         ({"timezone": "Mars/Olympus"}, "unknown time zone"),
         ({"change_windows": [{"start": "25:00", "end": "26:00"}]}, "bad change window"),
         ({"colour": "red"}, "unknown key 'colour'"),
+        ({"targets": ["prod"]}, "targets must be a mapping"),
+        ({"targets": {"namespaces": ["prod"]}}, "unknown targets key 'namespaces'"),
+        ({"targets": {"http_hosts": "gw"}}, "targets.http_hosts must be a list"),
+        ({"targets": {"scripts": [""]}}, "targets.scripts must be a list of non-empty"),
     ],
 )
 def test_invalid_policy_documents_are_explained(change, problem):

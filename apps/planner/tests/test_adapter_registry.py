@@ -122,3 +122,10 @@ def test_the_registry_imports_no_app():
         for alias in node.names
     ]
     assert not [name for name in imported if name and name.split(".")[0] in ("apps", "django")]
+
+
+def test_with_no_bounds_check_registered_every_plan_is_out_of_bounds(monkeypatch):
+    monkeypatch.setattr(registry, "_target_check", None)
+    found = registry.target_violations("dev", sample_plan()["spec"])
+    assert [v["path"] for v in found] == ["$.spec"]
+    assert "nothing may be touched" in found[0]["message"]

@@ -1,4 +1,5 @@
-"""POST /ingest/metrics: a JSON array of points → metric_1m (DESIGN §5, Sensor)."""
+"""POST /ingest/metrics: a JSON array of points → metric_1m (DESIGN §5, Sensor). Needs the
+ingest role (a service token: `manage.py create_ingest_token <name>`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aiops.idempotency import IDEMPOTENCY_KEY, idempotent
+from aiops.permissions import CanIngest
 from aiops.problems import Problem
 from apps.sensor import metrics, services
 from apps.sensor.points import parse_points
@@ -41,6 +43,8 @@ POINTS = inline_serializer(
 
 
 class IngestMetricsView(APIView):
+    permission_classes = [CanIngest]
+
     def handle_exception(self, exc):
         # Django refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE wherever it is first read
         # (the Idempotency-Key fingerprint reads it before the handler runs).
