@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from aiops import bootstrap, embedded
 
@@ -37,6 +38,30 @@ ALLOWED_HOSTS = [
 ]
 # DJANGO_CSRF_TRUSTED_ORIGINS, comma-separated (the admin behind a proxy)
 CSRF_TRUSTED_ORIGINS = [o for o in env("DJANGO_CSRF_TRUSTED_ORIGINS").split(",") if o]
+
+# AIOPS_ENV: "development" (default: plain HTTP on localhost, as `make run` serves) or
+# "production" (served over HTTPS): production makes the three settings below default to
+# their secure values, those `manage.py check --deploy` asks for. Each can still be set alone.
+AIOPS_ENV = env("AIOPS_ENV", "development")
+if AIOPS_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured(f"AIOPS_ENV must be development or production, not {AIOPS_ENV!r}")
+PRODUCTION = AIOPS_ENV == "production"
+# AIOPS_SECURE_COOKIES: session and CSRF cookies travel over HTTPS only (production: on)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("AIOPS_SECURE_COOKIES", PRODUCTION)
+# AIOPS_HSTS_SECONDS: Strict-Transport-Security max-age, 0 = no header (production: a year).
+# For this host only: covering subdomains or the browsers' preload list commits the whole
+# domain, which is its owner's decision, so check --deploy is told not to ask (W005, W021).
+SECURE_HSTS_SECONDS = int(env("AIOPS_HSTS_SECONDS", str(365 * 24 * 3600 if PRODUCTION else 0)))
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
+# AIOPS_SSL_REDIRECT: redirect plain HTTP to HTTPS (production: on). The ops endpoints are
+# exempt: probes and scrapers inside the cluster speak plain HTTP.
+SECURE_SSL_REDIRECT = env_bool("AIOPS_SSL_REDIRECT", PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
+# AIOPS_TRUST_FORWARDED_PROTO: behind a TLS-terminating proxy that sets X-Forwarded-Proto
+# (and drops the client's own), believe it; else a redirected request would loop. Off: a
+# client could otherwise claim HTTPS.
+if env_bool("AIOPS_TRUST_FORWARDED_PROTO"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # PROMETHEUS_MULTIPROC_DIR: counters must add up across gunicorn and Celery processes, so
 # prometheus_client runs in multiprocess mode, which it reads from the environment when
