@@ -96,6 +96,7 @@ class IngestMetricsView(APIView):
             now=timezone.now(),
             max_points=settings.INGEST_MAX_POINTS,
             max_future=timedelta(seconds=settings.INGEST_MAX_FUTURE_SECONDS),
+            max_age=timedelta(days=settings.METRIC_RETENTION_DAYS),
         )
         if errors:
             metrics.ingest_rejected_total.labels(kind="metrics").inc()
