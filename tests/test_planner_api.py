@@ -220,6 +220,28 @@ def test_malformed_yaml_body_returns_400(api):
     assert response.json()["type"].endswith("/malformed-request")
 
 
+# Nine levels of ten aliases each: 10**9 strings if expanded, a few hundred bytes as text.
+BILLION_LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8)
+)
+
+
+def test_a_billion_laughs_yaml_body_is_refused_at_once_and_nothing_stored(api, analyzing):
+    response = api.generic(
+        "POST",
+        f"/plan/generate?case_id={analyzing.pk}",
+        BILLION_LAUGHS,
+        content_type="application/yaml",
+    )
+    assert response.status_code == 400
+    assert response.json()["type"].endswith("/malformed-request")
+    assert "anchors and aliases" in response.json()["detail"]
+    as_text = generate(api, analyzing.pk, plan=BILLION_LAUGHS)
+    assert as_text.status_code == 400
+    assert "anchors and aliases" in as_text.json()["errors"][0]["message"]
+    assert not PlanProposed.objects.exists()
+
+
 def test_plan_for_another_service_is_400(api, analyzing):
     plan = sample_plan(target={"environment": "prod", "service": "payments"})
     response = generate(api, analyzing.pk, plan=plan)
