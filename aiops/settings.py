@@ -100,6 +100,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "aiops.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "aiops.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -209,12 +210,19 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "aiops.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "aiops.problems.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# AIOPS_API_MAX_PAGE_SIZE: the most items one page of any list endpoint holds (`?limit=`
+# above it is cut to it), so no request makes the server serialize a whole table.
+API_MAX_PAGE_SIZE = int(env("AIOPS_API_MAX_PAGE_SIZE", "500"))
+# AIOPS_MAX_REQUEST_BYTES: the largest request body; a larger one is refused with 413 before
+# it is read (aiops.middleware.RequestSizeLimitMiddleware). The default holds an ingest batch
+# of AIOPS_INGEST_MAX_POINTS typical points.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(env("AIOPS_MAX_REQUEST_BYTES", str(2_621_440)))
 SPECTACULAR_SETTINGS = {
     "TITLE": "aiops API",
     "DESCRIPTION": "AIOps agent control plane: cases, plans, gate, execution, verification.",

@@ -31,6 +31,8 @@ def test_a_body_over_the_upload_limit_returns_413_problem(api, settings, headers
     )
     assert response.status_code == 413
     assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["type"].endswith("/request-too-large")
+    assert Metric1m.objects.count() == 0
 
 
 def test_points_past_the_retention_or_the_future_skew_are_refused_and_nothing_stored(api):

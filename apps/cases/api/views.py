@@ -86,7 +86,6 @@ class CaseDetailView(APIView):
 
 class CaseTimelineView(generics.ListAPIView):
     serializer_class = TimelineSerializer
-    pagination_class = None
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no case

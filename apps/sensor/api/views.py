@@ -6,7 +6,6 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -23,10 +22,6 @@ class InvalidPoints(Problem):
     status, slug, title = 400, "invalid-points", "Some points are invalid"
 
 
-class BatchTooLarge(Problem):
-    status, slug, title = 413, "batch-too-large", "The request body is too large"
-
-
 POINTS = inline_serializer(
     "MetricPoint",
     many=True,
@@ -41,16 +36,6 @@ POINTS = inline_serializer(
 
 
 class IngestMetricsView(APIView):
-    def handle_exception(self, exc):
-        # Django refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE wherever it is first read
-        # (the Idempotency-Key fingerprint reads it before the handler runs).
-        if isinstance(exc, RequestDataTooBig):
-            exc = BatchTooLarge(
-                f"At most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes per request; "
-                "split the batch."
-            )
-        return super().handle_exception(exc)
-
     @extend_schema(
         request=POINTS,
         responses={
