@@ -1,8 +1,14 @@
-"""Request id and case id on every log line of a request or task."""
+"""Request id and case id on every log line of a request or task; the request size limit."""
 
 import contextvars
+import json
 import logging
 import uuid
+
+from django.conf import settings
+from django.http import HttpResponse
+
+from aiops.problems import PROBLEM_MEDIA_TYPE, problem_body
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 case_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("case_id", default="-")
@@ -33,3 +39,31 @@ class RequestIdLogFilter(logging.Filter):
         record.request_id = request_id_var.get()
         record.case_id = case_id_var.get()
         return True
+
+
+class RequestSizeLimitMiddleware:
+    """Refuses a body whose Content-Length exceeds DATA_UPLOAD_MAX_MEMORY_SIZE with 413
+    application/problem+json, before anything reads it. Django applies that limit only where
+    `request.body` or a form is read; DRF's parsers read the stream and would take any size.
+    A body without Content-Length is read as empty by the WSGI layer, so this covers all."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            size = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            size = 0  # Django reads a malformed length as no body
+        if limit is not None and size > limit:
+            body = problem_body(
+                status_code=413,
+                slug="request-too-large",
+                title="The request body is too large",
+                detail=f"At most {limit} bytes per request body; this one has {size}.",
+                instance=request.path,
+                max_bytes=limit,
+            )
+            return HttpResponse(json.dumps(body), status=413, content_type=PROBLEM_MEDIA_TYPE)
+        return self.get_response(request)

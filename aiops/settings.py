@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from aiops import bootstrap, embedded
 
@@ -37,6 +38,30 @@ ALLOWED_HOSTS = [
 ]
 # DJANGO_CSRF_TRUSTED_ORIGINS, comma-separated (the admin behind a proxy)
 CSRF_TRUSTED_ORIGINS = [o for o in env("DJANGO_CSRF_TRUSTED_ORIGINS").split(",") if o]
+
+# AIOPS_ENV: "development" (default: plain HTTP on localhost, as `make run` serves) or
+# "production" (served over HTTPS): production makes the three settings below default to
+# their secure values, those `manage.py check --deploy` asks for. Each can still be set alone.
+AIOPS_ENV = env("AIOPS_ENV", "development")
+if AIOPS_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured(f"AIOPS_ENV must be development or production, not {AIOPS_ENV!r}")
+PRODUCTION = AIOPS_ENV == "production"
+# AIOPS_SECURE_COOKIES: session and CSRF cookies travel over HTTPS only (production: on)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("AIOPS_SECURE_COOKIES", PRODUCTION)
+# AIOPS_HSTS_SECONDS: Strict-Transport-Security max-age, 0 = no header (production: a year).
+# For this host only: covering subdomains or the browsers' preload list commits the whole
+# domain, which is its owner's decision, so check --deploy is told not to ask (W005, W021).
+SECURE_HSTS_SECONDS = int(env("AIOPS_HSTS_SECONDS", str(365 * 24 * 3600 if PRODUCTION else 0)))
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
+# AIOPS_SSL_REDIRECT: redirect plain HTTP to HTTPS (production: on). The ops endpoints are
+# exempt: probes and scrapers inside the cluster speak plain HTTP.
+SECURE_SSL_REDIRECT = env_bool("AIOPS_SSL_REDIRECT", PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
+# AIOPS_TRUST_FORWARDED_PROTO: behind a TLS-terminating proxy that sets X-Forwarded-Proto
+# (and drops the client's own), believe it; else a redirected request would loop. Off: a
+# client could otherwise claim HTTPS.
+if env_bool("AIOPS_TRUST_FORWARDED_PROTO"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # PROMETHEUS_MULTIPROC_DIR: counters must add up across gunicorn and Celery processes, so
 # prometheus_client runs in multiprocess mode, which it reads from the environment when
@@ -75,6 +100,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "aiops.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "aiops.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -184,12 +210,19 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "aiops.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "aiops.problems.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# AIOPS_API_MAX_PAGE_SIZE: the most items one page of any list endpoint holds (`?limit=`
+# above it is cut to it), so no request makes the server serialize a whole table.
+API_MAX_PAGE_SIZE = int(env("AIOPS_API_MAX_PAGE_SIZE", "500"))
+# AIOPS_MAX_REQUEST_BYTES: the largest request body; a larger one is refused with 413 before
+# it is read (aiops.middleware.RequestSizeLimitMiddleware). The default holds an ingest batch
+# of AIOPS_INGEST_MAX_POINTS typical points.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(env("AIOPS_MAX_REQUEST_BYTES", str(2_621_440)))
 SPECTACULAR_SETTINGS = {
     "TITLE": "aiops API",
     "DESCRIPTION": "AIOps agent control plane: cases, plans, gate, execution, verification.",

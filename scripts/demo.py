@@ -147,11 +147,12 @@ def run_loop(client: Client, *, title: str, verify_delay_s: int, after_change=No
         after_change()
     say("  (executor → verifier)", f"verify after {verify_delay_s}s …")
     final = client.wait_state(case_id, TERMINAL, timeout=verify_delay_s + 180)
-    timeline = client.call("GET", f"/case/{case_id}/timeline")
+    # Paginated, oldest first: one page of the largest size holds a demo case's timeline.
+    timeline = client.call("GET", f"/case/{case_id}/timeline?limit=500")["results"]
     transitions = [t for t in timeline if t["from_state"] != t["to_state"]]
     last = transitions[-1]
     say("final state", f"{final} ({last['event']})")
-    for checkpoint in client.call("GET", f"/verify/{case_id}/checkpoints"):
+    for checkpoint in client.call("GET", f"/verify/{case_id}/checkpoints")["results"]:
         say(
             f"  checkpoint {checkpoint['check_name']}",
             f"{checkpoint['result']}: {checkpoint['sentence']}",

@@ -64,6 +64,20 @@ def run_queued_steps() -> int:
         ran += 1
 
 
+def observe(service: str, *metrics: str) -> None:
+    """Evidence the service's metrics exist: one metric_1m minute each, a day old — outside
+    any verification window and baseline, but enough for the Planner's risk score not to
+    count checks on them as watching series never ingested (a plan resting only on those
+    waits for a person)."""
+    from datetime import timedelta
+
+    from apps.sensor.points import Point, floor_minute
+    from apps.sensor.services import metrics_upsert
+
+    minute = floor_minute(timezone.now() - timedelta(days=1))
+    metrics_upsert(points=[Point(minute, service, metric, {}, 0.0) for metric in metrics])
+
+
 def new_case(user, **fields) -> OpsCase:
     values = {"title": "checkout p95 up", "service": "checkout", "environment": "staging"}
     values.update(fields)

@@ -4,13 +4,23 @@ pytest-django loads the settings and sets Django up while pytest loads the initi
 before any conftest.py runs; Django's apps import prometheus_client there. So the process is
 prepared (data dir, PROMETHEUS_MULTIPROC_DIR, embedded servers) in a hook that runs first.
 Workers and gunicorn started by the tests inherit that environment (tests/support.py).
+
+The tests' scripts live in tests/ops-scripts, never in the shipped ops-scripts/ (which holds
+only what is safe to deploy): AIOPS_SCRIPT_DIR points there before the settings are read.
 """
+
+import os
+from pathlib import Path
 
 import pytest
 
 from aiops import bootstrap
 
+TEST_SCRIPT_DIR = Path(__file__).resolve().parent / "ops-scripts"
+
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config, parser, args):
+    # Forced, not defaulted: a developer's own AIOPS_SCRIPT_DIR must not change what runs.
+    os.environ["AIOPS_SCRIPT_DIR"] = str(TEST_SCRIPT_DIR)
     bootstrap.prepare()

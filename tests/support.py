@@ -19,13 +19,15 @@ BIN = Path(sys.executable).parent
 
 
 def child_env(**extra: str) -> dict[str, str]:
-    """The environment of a child process that must share this test run's database/broker."""
+    """The environment of a child process that must share this test run's database/broker
+    and script directory (tests/ops-scripts, see tests/plugin.py)."""
     env = dict(os.environ)
     env.update(
         {
             "AIOPS_DATA_DIR": str(settings.DATA_DIR),
             "AIOPS_DB_NAME": connection.settings_dict["NAME"],
             "AIOPS_TEST_APPS": "1",
+            "AIOPS_SCRIPT_DIR": str(settings.AIOPS_SCRIPT_DIR),
             "PROMETHEUS_MULTIPROC_DIR": str(settings.PROMETHEUS_MULTIPROC_DIR),
             "DJANGO_SETTINGS_MODULE": "aiops.settings",
             "PYTHONUNBUFFERED": "1",

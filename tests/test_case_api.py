@@ -187,7 +187,7 @@ def test_timeline_is_oldest_first_with_actor_and_reason(api, new_case):
     case = new_case()
     transition(api, case.pk, "start_analysis")
     transition(api, case.pk, "park", reason="waiting for vendor")
-    rows = api.get(f"/case/{case.pk}/timeline").json()
+    rows = api.get(f"/case/{case.pk}/timeline").json()["results"]
     assert [r["event"] for r in rows] == ["create", "start_analysis", "park"]
     assert rows[2] | {"created_at": None, "id": None, "request_id": None, "data": None} == {
         "id": None,
@@ -302,3 +302,26 @@ def test_a_case_can_be_driven_to_executing(new_case):
     from tests.conftest import drive_to_executing
 
     assert drive_to_executing(new_case()).state == "EXECUTING"
+
+
+def test_no_list_page_is_larger_than_the_maximum(api, new_case, settings):
+    settings.API_MAX_PAGE_SIZE = 3
+    for _ in range(5):
+        new_case()
+    body = api.get("/case/?limit=100000").json()
+    assert body["count"] == 5
+    assert len(body["results"]) == 3
+    assert "offset=3" in body["next"]
+
+
+def test_the_timeline_is_paginated_oldest_first(api, new_case, settings):
+    settings.API_MAX_PAGE_SIZE = 2
+    case = new_case()
+    transition(api, case.pk, "start_analysis")
+    transition(api, case.pk, "park", reason="waiting for vendor")
+    first = api.get(f"/case/{case.pk}/timeline?limit=100000").json()
+    assert first["count"] == 3
+    assert [r["event"] for r in first["results"]] == ["create", "start_analysis"]
+    rest = api.get(first["next"]).json()
+    assert [r["event"] for r in rest["results"]] == ["park"]
+    assert rest["next"] is None

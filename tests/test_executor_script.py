@@ -11,6 +11,7 @@ from tests.conftest import (
     wait_run_finished,
     wait_transition,
 )
+from tests.support import ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,7 +28,9 @@ def start(api, new_case, steps, rollback=None):
     return case, response.json()
 
 
-def test_a_script_step_succeeds_and_its_output_is_kept(api, new_case, worker):
+def test_a_script_step_succeeds_and_its_output_is_kept(api, new_case, start_worker):
+    # The shipped directory's stand-in, run by a worker with the default script directory.
+    start_worker(AIOPS_SCRIPT_DIR=str(ROOT / "ops-scripts"))
     case, body = start(api, new_case, [script("restart", "restart-service", "checkout")])
     wait_transition(case, "exec_done")
     step = ExecStep.objects.get(run_id=body["id"])

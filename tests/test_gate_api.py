@@ -12,7 +12,7 @@ from apps.gate import services
 from apps.gate.models import GateDecision, GatePolicy, PlanApproved
 from apps.gate.tasks import expire_pending_approvals
 from tests.conftest import client_for, make_user, sample_plan
-from tests.factories import TEMPLATE_TARGETS, deliver_outbox
+from tests.factories import TEMPLATE_TARGETS, deliver_outbox, observe
 
 pytestmark = pytest.mark.django_db
 
@@ -64,10 +64,12 @@ def approver_api(approver):
 
 @pytest.fixture
 def at_gate(api, new_case, policy):
-    """A case in WAIT_GATE with a restart plan proposed by the operator olga."""
+    """A case in WAIT_GATE with a restart plan proposed by the operator olga; the service's
+    metrics have been seen, so the plan's checks watch real series."""
 
     def make(environment="staging", template="restart", **params):
         case = new_case(environment=environment)
+        observe(case.service, "http_p95_ms")
         api.patch(f"/case/{case.pk}/transition", {"event": "start_analysis"}, format="json")
         body = {"case_id": str(case.pk), "template": template, "params": params}
         assert api.post("/plan/generate", body, format="json").status_code == 201

@@ -1,8 +1,12 @@
-"""POST /ingest/metrics at its limits: too many points, too large a body."""
+"""POST /ingest/metrics at its limits: too many points, too large a body, too old or too new."""
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
+
+from apps.sensor.models import Metric1m
 
 pytestmark = pytest.mark.django_db
 
@@ -29,3 +33,20 @@ def test_a_body_over_the_upload_limit_returns_413_problem(ingest_api, settings, 
     )
     assert response.status_code == 413
     assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["type"].endswith("/request-too-large")
+    assert Metric1m.objects.count() == 0
+
+
+def test_points_past_the_retention_or_the_future_skew_are_refused_and_nothing_stored(api):
+    now = timezone.now()
+    points = [
+        {"service": "checkout", "metric": "http_p95_ms", "ts": ts.isoformat(), "value": 1}
+        for ts in (now - timedelta(days=15), now + timedelta(days=1), now - timedelta(minutes=2))
+    ]
+    response = api.post("/ingest/metrics", points, format="json")
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert [(e["index"], e["field"]) for e in errors] == [(0, "ts"), (1, "ts")]
+    assert "Older than the metric retention" in errors[0]["message"]
+    assert "in the future" in errors[1]["message"]
+    assert Metric1m.objects.count() == 0

@@ -102,6 +102,47 @@ def test_recent_failed_changes_of_the_service_raise_the_risk(api, new_case, anal
     assert after["risk_score"] == sum(f["points"] for f in after["risk_factors"])
 
 
+def test_a_plan_that_would_pass_on_no_data_over_unseen_series_carries_both_risks(api, analyzing):
+    from django.utils import timezone
+
+    from apps.sensor.points import Point, floor_minute
+    from apps.sensor.services import metrics_upsert
+
+    def evidence(body):
+        return {f["name"]: f for f in body["risk_factors"]}
+
+    check = sample_plan()["spec"]["verify"]["checks"][0]
+    blind = sample_plan(verify={"delay_s": 0, "checks": [{**check, "no_data": "pass"}]})
+    before = generate(api, analyzing.pk, plan=blind).json()
+    assert evidence(before)["no_data_pass"] == {
+        "name": "no_data_pass",
+        "value": ["p95-latency"],
+        "points": 42,
+    }
+    assert evidence(before)["unobserved_evidence"] == {
+        "name": "unobserved_evidence",
+        "value": ["p95-latency"],
+        "points": 20,
+    }
+    assert before["risk_score"] == sum(f["points"] for f in before["risk_factors"])
+
+    # Once the series was ingested, the check watches something; another service's does not count.
+    minute = floor_minute(timezone.now())
+    metrics_upsert(points=[Point(minute, "payments", "http_p95_ms", {}, 1.0)])
+    assert (
+        evidence(generate(api, analyzing.pk, plan=blind).json())["unobserved_evidence"]["points"]
+        == 20
+    )
+    metrics_upsert(points=[Point(minute, "checkout", "http_p95_ms", {}, 1.0)])
+    after = generate(api, analyzing.pk, plan=blind).json()
+    assert evidence(after)["unobserved_evidence"] == {
+        "name": "unobserved_evidence",
+        "value": [],
+        "points": 0,
+    }
+    assert evidence(after)["no_data_pass"]["points"] == 42
+
+
 def test_rollback_template_rolls_back_the_services_last_approved_change(api, new_case, analyzing):
     earlier = new_case()
     drive_to_executing(earlier)  # its approved plan is the sample echo plan
@@ -177,6 +218,28 @@ def test_malformed_yaml_body_returns_400(api):
     response = api.generic("POST", "/plan/generate", "a: [", content_type="application/yaml")
     assert response.status_code == 400
     assert response.json()["type"].endswith("/malformed-request")
+
+
+# Nine levels of ten aliases each: 10**9 strings if expanded, a few hundred bytes as text.
+BILLION_LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8)
+)
+
+
+def test_a_billion_laughs_yaml_body_is_refused_at_once_and_nothing_stored(api, analyzing):
+    response = api.generic(
+        "POST",
+        f"/plan/generate?case_id={analyzing.pk}",
+        BILLION_LAUGHS,
+        content_type="application/yaml",
+    )
+    assert response.status_code == 400
+    assert response.json()["type"].endswith("/malformed-request")
+    assert "anchors and aliases" in response.json()["detail"]
+    as_text = generate(api, analyzing.pk, plan=BILLION_LAUGHS)
+    assert as_text.status_code == 400
+    assert "anchors and aliases" in as_text.json()["errors"][0]["message"]
+    assert not PlanProposed.objects.exists()
 
 
 def test_plan_for_another_service_is_400(api, analyzing):

@@ -1,7 +1,9 @@
-"""Importing the settings has no side effect: entry points prepare the process, not settings."""
+"""Importing the settings has no side effect: entry points prepare the process, not settings.
+Production mode (AIOPS_ENV=production) passes `manage.py check --deploy`."""
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 
@@ -50,3 +52,29 @@ def test_importing_settings_starts_nothing_and_writes_nothing(tmp_path):
     assert list(tmp_path.rglob("*.pid")) == [] and list(tmp_path.rglob("*.sock")) == []
     processes = subprocess.run(["ps", "axww"], capture_output=True, text=True, check=True)
     assert str(data_dir) not in processes.stdout
+
+
+def _deploy_check(**env: str) -> subprocess.CompletedProcess:
+    from tests.support import child_env
+
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=child_env(**env),
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_production_mode_passes_the_deploy_check():
+    done = _deploy_check(
+        AIOPS_ENV="production", DJANGO_DEBUG="false", DJANGO_SECRET_KEY=secrets.token_urlsafe(50)
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_development_mode_fails_the_deploy_check_on_what_production_turns_on():
+    done = _deploy_check(AIOPS_ENV="development", DJANGO_SECRET_KEY=secrets.token_urlsafe(50))
+    assert done.returncode != 0
+    for check in ("security.W004", "security.W008", "security.W012", "security.W016"):
+        assert check in done.stderr

@@ -93,7 +93,7 @@ def test_healthy_metrics_close_the_loop(worker, api, ingest_api):
     assert_audit_trail(case_id)
     closed = CaseTimeline.objects.get(case_id=case_id, to_state="CLOSED")
     assert closed.event == "verify_pass"
-    checkpoints = api.get(f"/verify/{case_id}/checkpoints").json()
+    checkpoints = api.get(f"/verify/{case_id}/checkpoints").json()["results"]
     assert [(c["check_name"], c["result"]) for c in checkpoints] == [
         ("p95-latency", "pass"),
         ("error-rate", "pass"),

@@ -240,7 +240,7 @@ def test_checkpoints_api_lists_the_verdicts(new_case, viewer_api):
     verify(case)
     response = viewer_api.get(f"/verify/{case.pk}/checkpoints")
     assert response.status_code == 200
-    [row] = response.json()
+    [row] = response.json()["results"]
     assert row["check_name"] == "p95-latency"
     assert row["result"] == "pass"
     assert row["sentence"] == "p95 latency 200 ms < 300 ms over 5 minutes"

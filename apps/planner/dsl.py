@@ -42,7 +42,18 @@ class PlanSyntaxError(ValueError):
 
 
 class _JSONCompatibleLoader(yaml.SafeLoader):
-    """SafeLoader that keeps timestamps as strings, so every document is JSON-serializable."""
+    """SafeLoader that keeps timestamps as strings, so every document is JSON-serializable,
+    and refuses anchors and aliases: a few hundred bytes of nested aliases expand to billions
+    of nodes ("billion laughs"), and JSON, which a plan must fit, has no references anyway.
+    The first anchor stops the parse, before anything is expanded."""
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (&, *) are not allowed in a plan", event.start_mark
+            )
+        return super().compose_node(parent, index)
 
 
 _JSONCompatibleLoader.yaml_implicit_resolvers = {

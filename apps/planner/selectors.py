@@ -1,10 +1,14 @@
-"""Planner reads: the latest plan, and the facts templates need (recent failures, last change)."""
+"""Planner reads: the latest plan, and the facts templates and the risk score need (recent
+failures, last change, metrics never ingested)."""
 
 from datetime import datetime, timedelta
+
+from django.conf import settings
 
 from apps.cases import workflow as wf
 from apps.cases.models import CaseTimeline
 from apps.planner.models import PlanProposed
+from apps.sensor import selectors as sensor
 
 FAILED_CHANGE_EVENTS = ("exec_failed", "verify_failed")
 
@@ -52,3 +56,14 @@ def last_change(*, service: str, environment: str, exclude_case_id) -> dict | No
 
 # A rollback undoes a change, never an earlier rollback.
 _CHANGES = ("restart", "canary", "scale_out", "incident", "")
+
+
+def unobserved_metrics(*, service: str, spec: dict) -> set[str]:
+    """The `metric`s of the plan's checks that metric_1m holds no minute of for `service`.
+    Only where metric checks read metric_1m (AIOPS_VERIFY_METRIC_SOURCE); another source's
+    series are not the Planner's to look up, so then none is reported."""
+    if settings.VERIFY_METRIC_SOURCE != "metric_1m":
+        return set()
+    checks = (spec.get("verify") or {}).get("checks") or []
+    metrics = {c["metric"] for c in checks if c.get("metric") and not c.get("promql")}
+    return sensor.unobserved_metrics(service=service, metrics=metrics)

@@ -69,11 +69,18 @@ def plan_generate(
             document = _from_template(case, template, params or {}, now=now, failures=failures)
         else:
             _check_target(document, case)
-            score, factors = templates.assess_risk(
-                document["spec"], now=now, recent_failures=failures
-            )
-            document["metadata"]["risk"] = {"score": score, "factors": factors}
         _check_bounds(document, case)
+        # Scored as stored (defaults filled in, e.g. a check's no_data from settings), with
+        # the facts only the database knows.
+        score, factors = templates.assess_risk(
+            document["spec"],
+            now=now,
+            recent_failures=failures,
+            unobserved_metrics=selectors.unobserved_metrics(
+                service=case.service, spec=document["spec"]
+            ),
+        )
+        document["metadata"]["risk"] = {"score": score, "factors": factors}
         revision = (case.plans.aggregate(top=Max("revision"))["top"] or 0) + 1
         risk = document["metadata"]["risk"]
         plan = PlanProposed.objects.create(

@@ -10,6 +10,7 @@ check's no_data) unless params ask for a value, so the deployment's settings app
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from aiops import registry
@@ -42,6 +43,12 @@ OFF_HOURS_POINTS = 10
 POINTS_PER_RECENT_FAILURE = 10
 MAX_FAILURE_POINTS = 30
 MAX_BLAST_POINTS = 25
+# Evidence the plan's author controls. A deciding check that passes on missing data, beside
+# checks that watch only series never ingested, lets a plan close its case on nothing: the
+# two together (62) exceed the shipped policy's highest auto_approve_max (dev, 60), so a
+# person looks; no_data: pass alone in prod (35 + 42) stays under its reject_min (80).
+NO_DATA_PASS_POINTS = 42
+UNOBSERVED_EVIDENCE_POINTS = 20
 
 
 class TemplateError(ValueError):
@@ -51,12 +58,23 @@ class TemplateError(ValueError):
 # --- risk -----------------------------------------------------------------------------------
 
 
-def assess_risk(spec: dict, *, now: datetime, recent_failures: int = 0) -> tuple[int, list[dict]]:
+def assess_risk(
+    spec: dict,
+    *,
+    now: datetime,
+    recent_failures: int = 0,
+    unobserved_metrics: Collection[str] = (),
+) -> tuple[int, list[dict]]:
     """Score a plan's spec 0-100; returns (score, factors) where each factor carries its points.
 
     Factors: environment, action kind (the riskiest step), blast radius (replicas touched or
-    traffic percentage), time of day (outside business hours / weekend) and recent failed
-    changes of the service (cases parked after exec/verify failure, counted by the caller).
+    traffic percentage), time of day (outside business hours / weekend), recent failed
+    changes of the service (cases parked after exec/verify failure, counted by the caller),
+    deciding checks (not dry_run) that pass on missing data (`no_data: pass`), and
+    unobserved evidence: every deciding check reads a `metric` in `unobserved_metrics` (the
+    caller's finding: no sample of it for the target service was ever stored), so the
+    verdict would rest on no data. A `promql` check is evidence the caller cannot look up:
+    with one among the deciding checks the factor scores nothing.
     """
     environment = spec.get("target", {}).get("environment", "")
     factors = [
@@ -91,8 +109,25 @@ def assess_risk(spec: dict, *, now: datetime, recent_failures: int = 0) -> tuple
             min(MAX_FAILURE_POINTS, POINTS_PER_RECENT_FAILURE * failures),
         )
     )
+    factors.extend(_evidence_factors(spec, unobserved_metrics))
     score = max(0, min(100, sum(f["points"] for f in factors)))
     return score, factors
+
+
+def _evidence_factors(spec: dict, unobserved_metrics: Collection[str]) -> list[dict]:
+    checks = (spec.get("verify") or {}).get("checks") or []
+    deciding = [c for c in checks if not c.get("dry_run")]
+    passing_blind = [c.get("name", "") for c in deciding if c.get("no_data") == "pass"]
+    unobserved = [
+        c.get("name", "")
+        for c in deciding
+        if not c.get("promql") and c.get("metric") in unobserved_metrics
+    ]
+    blind = bool(deciding) and len(unobserved) == len(deciding)
+    return [
+        _factor("no_data_pass", passing_blind, NO_DATA_PASS_POINTS if passing_blind else 0),
+        _factor("unobserved_evidence", unobserved, UNOBSERVED_EVIDENCE_POINTS if blind else 0),
+    ]
 
 
 def _factor(name: str, value, points: int) -> dict:

@@ -1,7 +1,9 @@
 """Pure validation of ingested metric points: raw JSON in, clean points or per-point errors out.
 
 A point is `{"service", "metric", "labels"?, "ts", "value"}` where `ts` is an ISO 8601
-timestamp (with offset; naive means UTC) or Unix seconds, truncated to its minute.
+timestamp (with offset; naive means UTC) or Unix seconds, truncated to its minute, and lies
+between `now - max_age` (the retention: an older minute would only be deleted again, or
+stand as made-up history before a change) and `now + max_future` (the clock skew allowed).
 Points of one batch for the same series and minute collapse to the last one.
 """
 
@@ -46,7 +48,7 @@ def floor_minute(moment: datetime) -> datetime:
 
 
 def parse_points(
-    raw, *, now: datetime, max_points: int, max_future: timedelta
+    raw, *, now: datetime, max_points: int, max_future: timedelta, max_age: timedelta
 ) -> tuple[list[Point], list[PointError]]:
     """Validate a decoded JSON body. Returns (deduplicated points, errors); any error means
     the caller should reject the whole batch so a client never has to guess what was kept."""
@@ -56,11 +58,11 @@ def parse_points(
         return [], [PointError(-1, "", "The array is empty.")]
     if len(raw) > max_points:
         return [], [PointError(-1, "", f"At most {max_points} points per request.")]
-    latest = now + max_future
+    earliest, latest = floor_minute(now - max_age), now + max_future
     points: dict[tuple, Point] = {}
     errors: list[PointError] = []
     for index, item in enumerate(raw):
-        point, problems = _parse_point(index, item, latest)
+        point, problems = _parse_point(index, item, earliest, latest)
         if problems:
             errors.extend(problems)
         else:
@@ -68,7 +70,9 @@ def parse_points(
     return list(points.values()), errors
 
 
-def _parse_point(index: int, item, latest: datetime) -> tuple[Point | None, list[PointError]]:
+def _parse_point(
+    index: int, item, earliest: datetime, latest: datetime
+) -> tuple[Point | None, list[PointError]]:
     if not isinstance(item, dict):
         return None, [PointError(index, "", "A point must be a JSON object.")]
     errors = [PointError(index, name, "Unknown field.") for name in sorted(set(item) - FIELDS)]
@@ -79,7 +83,7 @@ def _parse_point(index: int, item, latest: datetime) -> tuple[Point | None, list
     service = _name(item.get("service"), MAX_SERVICE, "service", fail)
     metric = _name(item.get("metric"), MAX_METRIC, "metric", fail)
     labels = _labels(item.get("labels", {}), fail)
-    minute = _minute(item.get("ts"), latest, fail)
+    minute = _minute(item.get("ts"), earliest, latest, fail)
     value = _value(item.get("value"), fail)
     if errors:
         return None, errors
@@ -115,7 +119,7 @@ def _labels(value, fail) -> dict[str, str]:
     return value
 
 
-def _minute(value, latest: datetime, fail) -> datetime:
+def _minute(value, earliest: datetime, latest: datetime, fail) -> datetime:
     moment = None
     if value is None:
         fail("ts", "This field is required.")
@@ -137,9 +141,12 @@ def _minute(value, latest: datetime, fail) -> datetime:
         fail("ts", "Must be an ISO 8601 timestamp or Unix seconds.")
     if moment is None:
         return datetime.min.replace(tzinfo=UTC)
+    minute = floor_minute(moment.astimezone(UTC))
     if moment > latest:
         fail("ts", f"More than the allowed skew in the future (after {latest.isoformat()}).")
-    return floor_minute(moment.astimezone(UTC))
+    elif minute < earliest:
+        fail("ts", f"Older than the metric retention (before {earliest.isoformat()}).")
+    return minute
 
 
 def _value(value, fail) -> float:

@@ -76,7 +76,9 @@ def test_args_must_be_a_list_of_strings_or_numbers():
         run("echo-args", [{"x": 1}])
 
 
-def test_the_script_sees_a_sanitized_environment(monkeypatch):
+def test_the_script_sees_a_sanitized_environment(monkeypatch, settings):
+    # The shipped stand-in (ops-scripts/), not a test helper.
+    settings.AIOPS_SCRIPT_DIR = Path(settings.BASE_DIR) / "ops-scripts"
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "hunter2")
     outcome = ScriptAdapter().run(
         StepSpec(

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from apps.planner import dsl
 from tests.conftest import sample_plan
 
@@ -19,6 +21,12 @@ def test_yaml_and_json_texts_parse_to_the_same_document():
 
 def test_yaml_timestamps_stay_strings():
     assert dsl.parse_text("at: 2026-11-27T10:00:00Z") == {"at": "2026-11-27T10:00:00Z"}
+
+
+def test_yaml_anchors_and_aliases_are_refused():
+    for text in ("a: &x 1\nb: *x", "a: &x [1]", "a: *x"):
+        with pytest.raises(dsl.PlanSyntaxError, match="anchors and aliases"):
+            dsl.parse_text(text)
 
 
 def test_each_error_names_its_json_path():

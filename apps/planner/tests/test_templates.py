@@ -6,6 +6,8 @@ import pytest
 
 from apps.planner import dsl
 from apps.planner.templates import (
+    NO_DATA_PASS_POINTS,
+    UNOBSERVED_EVIDENCE_POINTS,
     TemplateError,
     assess_risk,
     build_change_plan,
@@ -149,7 +151,15 @@ def test_incident_without_a_finding_is_refused():
 def test_risk_factors_are_recorded_with_their_points():
     plan = change("restart")
     names = [f["name"] for f in plan["metadata"]["risk"]["factors"]]
-    assert names == ["environment", "action", "blast_radius", "time_of_day", "recent_failures"]
+    assert names == [
+        "environment",
+        "action",
+        "blast_radius",
+        "time_of_day",
+        "recent_failures",
+        "no_data_pass",
+        "unobserved_evidence",
+    ]
     total = sum(f["points"] for f in plan["metadata"]["risk"]["factors"])
     assert plan["metadata"]["risk"]["score"] == total
 
@@ -200,3 +210,40 @@ def test_risk_score_stays_within_0_and_100():
     assert 0 <= score <= 100
     empty_score, _ = assess_risk({"target": {"environment": "dev"}}, now=TUESDAY_NOON)
     assert empty_score == 0
+
+
+def _points(spec: dict, name: str, **facts) -> int:
+    _, factors = assess_risk(spec, now=TUESDAY_NOON, **facts)
+    return next(f["points"] for f in factors if f["name"] == name)
+
+
+def _checks(*checks) -> dict:
+    return {"target": {"environment": "dev"}, "verify": {"checks": list(checks)}}
+
+
+P95 = {"name": "p95", "metric": "http_p95_ms", "no_data": "inconclusive"}
+
+
+def test_a_deciding_check_that_passes_on_no_data_is_a_risk():
+    blind = {**P95, "no_data": "pass"}
+    assert _points(_checks(blind), "no_data_pass") == NO_DATA_PASS_POINTS
+    assert _points(_checks(P95), "no_data_pass") == 0
+    assert _points(_checks(P95, {**blind, "dry_run": True}), "no_data_pass") == 0
+
+
+def test_deciding_checks_that_watch_only_unobserved_series_are_a_risk():
+    errors = {"name": "errors", "metric": "http_error_rate"}
+    both = _checks(P95, errors)
+    unobserved = {"http_p95_ms", "http_error_rate"}
+    assert _points(both, "unobserved_evidence", unobserved_metrics=unobserved) == (
+        UNOBSERVED_EVIDENCE_POINTS
+    )
+    # One check with evidence, or a PromQL check the caller cannot look up: no points.
+    assert _points(both, "unobserved_evidence", unobserved_metrics={"http_p95_ms"}) == 0
+    promql = {"name": "q", "promql": "up", "metric": ""}
+    assert _points(_checks(P95, promql), "unobserved_evidence", unobserved_metrics=unobserved) == 0
+    # A dry-run check decides nothing, so its evidence does not count either way.
+    dry = {**errors, "dry_run": True}
+    assert _points(
+        _checks(P95, dry), "unobserved_evidence", unobserved_metrics={"http_p95_ms"}
+    ) == (UNOBSERVED_EVIDENCE_POINTS)

@@ -7,7 +7,6 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -25,10 +24,6 @@ class InvalidPoints(Problem):
     status, slug, title = 400, "invalid-points", "Some points are invalid"
 
 
-class BatchTooLarge(Problem):
-    status, slug, title = 413, "batch-too-large", "The request body is too large"
-
-
 POINTS = inline_serializer(
     "MetricPoint",
     many=True,
@@ -44,16 +39,6 @@ POINTS = inline_serializer(
 
 class IngestMetricsView(APIView):
     permission_classes = [CanIngest]
-
-    def handle_exception(self, exc):
-        # Django refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE wherever it is first read
-        # (the Idempotency-Key fingerprint reads it before the handler runs).
-        if isinstance(exc, RequestDataTooBig):
-            exc = BatchTooLarge(
-                f"At most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes per request; "
-                "split the batch."
-            )
-        return super().handle_exception(exc)
 
     @extend_schema(
         request=POINTS,
@@ -100,6 +85,7 @@ class IngestMetricsView(APIView):
             now=timezone.now(),
             max_points=settings.INGEST_MAX_POINTS,
             max_future=timedelta(seconds=settings.INGEST_MAX_FUTURE_SECONDS),
+            max_age=timedelta(days=settings.METRIC_RETENTION_DAYS),
         )
         if errors:
             metrics.ingest_rejected_total.labels(kind="metrics").inc()

@@ -8,7 +8,9 @@ NOW = datetime(2026, 11, 27, 12, 0, 30, tzinfo=UTC)
 
 
 def parse(raw):
-    return parse_points(raw, now=NOW, max_points=100, max_future=timedelta(minutes=5))
+    return parse_points(
+        raw, now=NOW, max_points=100, max_future=timedelta(minutes=5), max_age=timedelta(days=14)
+    )
 
 
 def point(**overrides):
@@ -50,6 +52,21 @@ def test_non_finite_and_huge_values_are_errors():
 
 def test_points_too_far_in_the_future_are_errors():
     _, errors = parse([point(ts=(NOW + timedelta(minutes=10)).isoformat())])
+    assert errors[0].field == "ts"
+
+
+def test_points_older_than_the_retention_are_errors():
+    oldest = NOW - timedelta(days=14)
+    points, errors = parse([point(ts=(oldest - timedelta(minutes=1)).isoformat())])
+    assert points == []
+    assert [(e.index, e.field) for e in errors] == [(0, "ts")]
+    assert "Older than the metric retention" in errors[0].message
+    _, errors = parse([point(ts=oldest.isoformat())])
+    assert errors == []
+
+
+def test_unix_epoch_zero_is_refused_as_too_old():
+    _, errors = parse([point(ts=0)])
     assert errors[0].field == "ts"
 
 

@@ -10,7 +10,6 @@ from apps.verifier.models import VerifyCheckpoint
 
 class CheckpointListView(generics.ListAPIView):
     serializer_class = CheckpointSerializer
-    pagination_class = None
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no case
