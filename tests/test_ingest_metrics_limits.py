@@ -37,13 +37,15 @@ def test_a_body_over_the_upload_limit_returns_413_problem(ingest_api, settings, 
     assert Metric1m.objects.count() == 0
 
 
-def test_points_past_the_retention_or_the_future_skew_are_refused_and_nothing_stored(api):
+def test_points_past_the_retention_or_the_future_skew_are_refused_and_nothing_stored(
+    ingest_api,
+):
     now = timezone.now()
     points = [
         {"service": "checkout", "metric": "http_p95_ms", "ts": ts.isoformat(), "value": 1}
         for ts in (now - timedelta(days=15), now + timedelta(days=1), now - timedelta(minutes=2))
     ]
-    response = api.post("/ingest/metrics", points, format="json")
+    response = ingest_api.post("/ingest/metrics", points, format="json")
     assert response.status_code == 400
     errors = response.json()["errors"]
     assert [(e["index"], e["field"]) for e in errors] == [(0, "ts"), (1, "ts")]
