@@ -37,9 +37,18 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # The adapter frames the message and names the host itself: a caller's Host would send the
 # request to another virtual host than the one checked, and framing or hop-by-hop headers
 # would let a body be read as a second request by a proxy in between.
+# Every proxy-* header is refused as well.
 FORBIDDEN_HEADERS = frozenset(
-    {"host", "content-length", "connection", "keep-alive", "te", "trailer"}
-    | {"transfer-encoding", "upgrade"}
+    {
+        "host",
+        "content-length",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
 )
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _VALUE = re.compile(r"[\t -~]*")
