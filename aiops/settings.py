@@ -280,7 +280,9 @@ EXEC_K8S_NAMESPACES = [
 ]
 # KUBECONFIG: cluster access (unset: in-cluster)
 KUBECONFIG = env("KUBECONFIG")
-# AIOPS_EXEC_HTTP_ALLOWED_HOSTS: hosts the http (gateway) adapter may call, comma-separated
+# AIOPS_EXEC_HTTP_ALLOWED_HOSTS: hosts the http (gateway) adapter may call, comma-separated:
+# `host` (the scheme's default port) or `host:port`; a non-public address only if an entry
+# names it (apps/executor/egress.py)
 EXEC_HTTP_ALLOWED_HOSTS = [
     h.strip().lower() for h in env("AIOPS_EXEC_HTTP_ALLOWED_HOSTS", "").split(",") if h.strip()
 ]
