@@ -7,7 +7,9 @@ asserts the harmful effect is absent: no process of the step left, no second cop
 that is not idempotent.
 """
 
+import subprocess
 import threading
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -74,8 +76,10 @@ def pids(tmp_path: Path, count: int) -> list[int]:
 
 
 def alive(pid: int) -> bool:
-    fields = procs._stat(pid)
-    return bool(fields) and fields[0] not in ("Z", "X")
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
 
 
 def wait_all_gone(pid_list: list[int], timeout: float = 30) -> None:
@@ -213,3 +217,37 @@ def test_a_lost_attempt_on_another_host_is_never_retried(new_case, transactional
     assert "step 'remote' lost" in run.reason
     assert not run.steps.filter(step_id="remote", attempt=2).exists()
     support.purge_broker()
+
+
+def test_leftovers_of_an_attempt_that_is_over_are_killed_by_a_sweep_on_their_host(
+    new_case, transactional_db, tmp_path
+):
+    # The attempt was declared lost by a sweeper elsewhere; its escaped child lives on here.
+    support.purge_broker()
+    _case, run = begin(new_case, [plan_step("remote")])
+    step = services.step_claim(str(run.steps.get().message_id), worker="celery@elsewhere")
+    stale = timezone.now() - timedelta(seconds=settings.EXEC_LEASE_SECONDS + 1)
+    ExecStep.objects.filter(pk=step.pk).update(host="elsewhere:1", lease_expires_at=stale)
+    orphan_env = {"PATH": "/usr/bin:/bin", procs.TOKEN_VAR: str(step.message_id)}
+    bystander_env = {"PATH": "/usr/bin:/bin", procs.TOKEN_VAR: str(uuid.uuid4())}
+    orphan, bystander = tmp_path / "orphan", tmp_path / "bystander"
+    orphan.mkdir()
+    bystander.mkdir()
+    launched = []
+    for directory, env in ((orphan, orphan_env), (bystander, bystander_env)):
+        args = [str(directory / "count"), str(directory / "pids"), "300"]
+        launched.append(
+            subprocess.Popen([str(settings.AIOPS_SCRIPT_DIR / "escape-and-sleep"), *args], env=env)
+        )
+    try:
+        orphans, bystanders = pids(orphan, 2), pids(bystander, 2)
+        assert services.sweep_steps()["lost"] == 1  # from "elsewhere": processes not checked
+        assert all(alive(pid) for pid in orphans)
+        services.sweep_steps()  # a sweep on their host
+        wait_all_gone(orphans, timeout=5)
+        assert all(alive(pid) for pid in bystanders)  # not an attempt of this database
+    finally:
+        procs.kill_attempt(bystander_env[procs.TOKEN_VAR])
+        for process in launched:
+            process.wait()
+        support.purge_broker()

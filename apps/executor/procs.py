@@ -88,6 +88,17 @@ def kill_attempt(
         time.sleep(0.02)
 
 
+def tokens_here() -> set[str]:
+    """The tokens carried by live processes on this host (of this deployment and others)."""
+    prefix = f"{TOKEN_VAR}=".encode()
+    return {
+        entry[len(prefix) :].decode(errors="replace")
+        for pid in _live_pids()
+        for entry in _environ(pid)
+        if entry.startswith(prefix)
+    }
+
+
 def _signal_all(pids: list[int], signum: int) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -95,25 +106,32 @@ def _signal_all(pids: list[int], signum: int) -> None:
 
 
 def _members(marker: bytes, pgid: int | None) -> list[int]:
-    """Live (non-zombie) processes carrying `marker` in their environment or in group `pgid`."""
-    found = []
+    """Live processes carrying `marker` in their environment or in group `pgid`."""
+    return [
+        pid
+        for pid, fields in _live_pids().items()
+        if (pgid is not None and int(fields[2]) == pgid) or marker in _environ(pid)
+    ]
+
+
+def _live_pids() -> dict[int, list[str]]:
+    """pid → /proc stat fields of every other process that is neither gone nor a zombie
+    (dead, waiting to be reaped: nothing left to run)."""
+    found = {}
     for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        pid = int(entry)
-        fields = _stat(pid)
-        if not fields or fields[0] in ("Z", "X"):
-            continue  # gone, or dead and waiting to be reaped: nothing left to run
-        if pgid is not None and int(fields[2]) == pgid:
-            found.append(pid)
-            continue
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as environ:
-                if marker in environ.read().split(b"\0"):
-                    found.append(pid)
-        except OSError:  # exited meanwhile, or another user's process (not ours to kill)
-            continue
+        if entry.isdigit() and int(entry) != os.getpid():
+            fields = _stat(int(entry))
+            if fields and fields[0] not in ("Z", "X"):
+                found[int(entry)] = fields
     return found
+
+
+def _environ(pid: int) -> list[bytes]:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as environ:
+            return environ.read().split(b"\0")
+    except OSError:  # exited meanwhile, or another user's process (not ours to kill)
+        return []
 
 
 def _stat(pid: int) -> list[str]:

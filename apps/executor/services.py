@@ -10,6 +10,7 @@ never lets two attempts of a step be alive at once.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from datetime import timedelta
@@ -262,6 +263,7 @@ def sweep_steps() -> dict:
     its own host, then declared lost and never retried. A lost attempt had started, so it is
     retried (within its retries) only when its step is idempotent and it is known to be gone;
     otherwise the run fails (rollback, exec.failed naming the step and why)."""
+    _reap_orphans()
     now = timezone.now()
     here = procs.host_id()
     lease = timedelta(seconds=settings.EXEC_LEASE_SECONDS)
@@ -307,6 +309,23 @@ def sweep_steps() -> dict:
         _enqueue(step.message_id)
         republished += 1
     return {"lost": lost, "republished": republished}
+
+
+def _reap_orphans() -> None:
+    """Kill processes on this host left by attempts of ours that are over — e.g. declared lost
+    by a sweeper on another host. Safe: an attempt starts processes only once claimed
+    (running) and its worker kills them all before it records or hands back the attempt.
+    Tokens this database does not know (another deployment's) are left alone."""
+    tokens = set()
+    for token in procs.tokens_here():
+        with contextlib.suppress(ValueError):
+            tokens.add(uuid.UUID(token))
+    over = ExecStep.objects.filter(message_id__in=tokens).exclude(status=ExecStep.RUNNING)
+    for message_id in over.values_list("message_id", flat=True):
+        survivors = procs.kill_attempt(str(message_id))
+        log.warning(
+            "killed the leftover processes of attempt %s (alive: %s)", message_id, survivors
+        )
 
 
 # --- moving a run on (inside the caller's transaction, run row locked) ---

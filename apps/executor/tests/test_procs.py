@@ -9,6 +9,8 @@ import time
 import uuid
 from pathlib import Path
 
+from django.conf import settings
+
 from apps.executor import procs
 
 
@@ -29,7 +31,7 @@ def wait_pids(path: Path, count: int) -> list[int]:
 
 def escape(tmp_path: Path, token: str) -> tuple[subprocess.Popen, list[int]]:
     """escape-and-sleep with `token`: its pid and its setsid'd, double-forked child's."""
-    script = Path(__file__).resolve().parents[3] / "ops-scripts" / "escape-and-sleep"
+    script = settings.AIOPS_SCRIPT_DIR / "escape-and-sleep"
     proc = subprocess.Popen(
         [str(script), str(tmp_path / "count"), str(tmp_path / "pids"), "60"],
         env={"PATH": "/usr/bin:/bin", procs.TOKEN_VAR: token},
