@@ -79,7 +79,8 @@ class ExecStep(models.Model):
     retries = models.PositiveIntegerField(default=0)
     backoff_s = models.FloatField(default=0)
     # The plan step's `idempotent`: may an attempt that started and was lost be run again?
-    idempotent = models.BooleanField(default=False)
+    # db_default: workers of the previous release still insert rows during a rolling deploy.
+    idempotent = models.BooleanField(default=False, db_default=False)
     attempt = models.PositiveIntegerField(default=1)
     message_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     status = models.CharField(
