@@ -64,7 +64,9 @@ def _alive(pid: int) -> bool:
 
 def test_a_worker_killed_mid_step_is_recovered_and_the_run_completes(new_case, processes):
     first = processes(support.celery_worker(**FAST_LEASE))
-    slow_once = plan_step("slow", params={"sleep_s": 60, "sleep_attempts": 1}, retries=1)
+    slow_once = plan_step(
+        "slow", params={"sleep_s": 60, "sleep_attempts": 1}, retries=1, idempotent=True
+    )
     case, run = begin(new_case, [slow_once, plan_step("after")], rollback=[plan_step("undo")])
     running_step(run, step_id="slow")
     first.kill()

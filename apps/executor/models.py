@@ -78,12 +78,21 @@ class ExecStep(models.Model):
     timeout_s = models.FloatField(default=60)
     retries = models.PositiveIntegerField(default=0)
     backoff_s = models.FloatField(default=0)
+    # The plan step's `idempotent`: may an attempt that started and was lost be run again?
+    # db_default: workers of the previous release still insert rows during a rolling deploy.
+    idempotent = models.BooleanField(default=False, db_default=False)
     attempt = models.PositiveIntegerField(default=1)
     message_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     status = models.CharField(
         max_length=10, choices=[(s, s) for s in STATUSES], default=QUEUED, db_index=True
     )
     worker = models.CharField(max_length=200, blank=True, default="")
+    # Where the attempt's processes are, so the sweeper can make sure they are gone before a
+    # retry: the claiming worker's host (procs.host_id), and for a script its process group
+    # and the group leader's start time (tells the leader from a later process with its pid).
+    host = models.CharField(max_length=255, null=True, blank=True)
+    pgid = models.IntegerField(null=True, blank=True)
+    proc_start = models.BigIntegerField(null=True, blank=True)
     not_before = models.DateTimeField(null=True, blank=True)
     queued_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)

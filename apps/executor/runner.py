@@ -51,6 +51,7 @@ def execute(message_id: str, *, worker: str = "") -> str:
         )
         return ExecStep.CANCELLED
     ctx = Context(step.timeout_s)
+    ctx.on_spawn = lambda pgid, start: _record_spawn(step, pgid, start)
     heartbeat = _Heartbeat(step, ctx)
     _current = ctx
     previous_handler = _install_drain_handler()
@@ -114,6 +115,14 @@ def execute(message_id: str, *, worker: str = "") -> str:
         retryable=retryable,
     )
     return status if recorded else "discarded"
+
+
+def _record_spawn(step: ExecStep, pgid: int, start: int | None) -> None:
+    # Best effort: if it fails, the sweeper still finds the processes by the attempt's token.
+    try:
+        services.step_spawned(step, pgid=pgid, start=start)
+    except Exception:
+        log.exception("could not record the process group of %s", step)
 
 
 class _Heartbeat(threading.Thread):

@@ -4,11 +4,13 @@ A run moves forward one step attempt at a time: `exec_start` queues the first at
 `step_claim` lets exactly one delivery of an attempt's message run it; `step_record` stores
 the outcome, emits evt.exec.step_result.v1 and queues what comes next (the next step, a
 retry after backoff, the rollback steps) or finishes the run with evt.exec.done.v1 /
-evt.exec.failed.v1. `sweep_steps` recovers attempts whose worker died (expired lease).
+evt.exec.failed.v1. `sweep_steps` recovers attempts whose worker died (expired lease), and
+never lets two attempts of a step be alive at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from datetime import timedelta
@@ -19,7 +21,7 @@ from django.utils import timezone
 
 from apps.cases.services import lock_case, timeline_note
 from apps.cases.workflow import EXECUTING
-from apps.executor import metrics
+from apps.executor import metrics, procs
 from apps.executor.events import RunFailed, RunSucceeded, StepFinished
 from apps.executor.exceptions import ExecNotAllowed, RunActive
 from apps.executor.models import ExecRun, ExecStep
@@ -115,6 +117,7 @@ def step_claim(message_id: str, *, worker: str) -> ExecStep | None:
         taken = ExecStep.objects.filter(message_id=message_id, status=ExecStep.QUEUED).update(
             status=ExecStep.RUNNING,
             worker=worker[:200],
+            host=procs.host_id(),
             started_at=now,
             heartbeat_at=now,
             lease_expires_at=now + timedelta(seconds=settings.EXEC_LEASE_SECONDS),
@@ -187,12 +190,20 @@ def step_heartbeat(step: ExecStep) -> tuple[bool, bool]:
     return bool(alive), cancel
 
 
+def step_spawned(step: ExecStep, *, pgid: int, start: int | None) -> None:
+    """Record the process group a running attempt started (the sweeper kills it if lost)."""
+    ExecStep.objects.filter(pk=step.pk, status=ExecStep.RUNNING).update(pgid=pgid, proc_start=start)
+
+
 def step_hand_back(step: ExecStep) -> bool:
     """Give a running attempt back to the queue (worker draining): same attempt, same message."""
     with transaction.atomic():
         returned = ExecStep.objects.filter(pk=step.pk, status=ExecStep.RUNNING).update(
             status=ExecStep.QUEUED,
             worker="",
+            host=None,
+            pgid=None,
+            proc_start=None,
             started_at=None,
             heartbeat_at=None,
             lease_expires_at=None,
@@ -261,26 +272,50 @@ def run_cancel(*, case_id, reason: str) -> int:
 
 
 def sweep_steps() -> dict:
-    """Recover attempts whose lease expired (worker died): retry them within their retries or
-    fail the run (rollback, exec.failed). Re-publish queued attempts whose message was lost."""
+    """Recover attempts whose lease expired (worker dead or wedged), and re-publish queued
+    attempts whose message was lost.
+
+    A lost attempt is declared lost only once it is known to be gone: on this host its
+    processes are killed until none is left (else it waits for the next sweep). One recorded
+    on another host cannot be checked from here: it is left one more lease for a sweeper on
+    its own host, then declared lost and never retried. A lost attempt had started, so it is
+    retried (within its retries) only when its step is idempotent and it is known to be gone;
+    otherwise the run fails (rollback, exec.failed naming the step and why)."""
+    _reap_orphans()
     now = timezone.now()
+    here = procs.host_id()
+    lease = timedelta(seconds=settings.EXEC_LEASE_SECONDS)
     lost = 0
-    expired = ExecStep.objects.filter(status=ExecStep.RUNNING, lease_expires_at__lt=now)
-    for step_pk, run_id in expired.values_list("pk", "run_id"):
-        with transaction.atomic():
-            run = ExecRun.objects.select_for_update().get(pk=run_id)
-            taken = ExecStep.objects.filter(
-                pk=step_pk, status=ExecStep.RUNNING, lease_expires_at__lt=now
-            ).update(
-                status=ExecStep.LOST,
-                finished_at=now,
-                lease_expires_at=None,
-                error="worker lost: the step's lease expired without a heartbeat",
+    for step in ExecStep.objects.filter(status=ExecStep.RUNNING, lease_expires_at__lt=now):
+        error = "worker lost: the step's lease expired without a heartbeat"
+        gone = step.host == here
+        if gone:
+            survivors = procs.kill_attempt(
+                str(step.message_id), pgid=step.pgid, start=step.proc_start
             )
+            if survivors:
+                log.error("lost step %s: processes %s survive SIGKILL; next sweep", step, survivors)
+                continue
+        elif step.lease_expires_at > now - lease:
+            continue  # a worker on its host may still sweep it (and then retry it)
+        else:
+            error += (
+                f"; not retried: its processes on {step.host or 'an unknown host'} "
+                f"cannot be checked from {here}"
+            )
+        if gone and not step.idempotent:
+            error += "; not retried: it had started and the step is not idempotent"
+        with transaction.atomic():
+            run = ExecRun.objects.select_for_update().get(pk=step.run_id)
+            # Still running with an expired lease: a worker that woke up meanwhile keeps it.
+            taken = ExecStep.objects.filter(
+                pk=step.pk, status=ExecStep.RUNNING, lease_expires_at__lt=now
+            ).update(status=ExecStep.LOST, finished_at=now, lease_expires_at=None, error=error)
             if taken:
                 lost += 1
                 metrics.steps_lost_total.inc()
-                _step_finished(run, ExecStep.objects.get(pk=step_pk), retryable=True)
+                step.refresh_from_db()
+                _step_finished(run, step, retryable=gone and step.idempotent)
     stale_before = now - timedelta(seconds=max(settings.EXEC_LEASE_SECONDS, 5))
     stale = ExecStep.objects.filter(status=ExecStep.QUEUED, queued_at__lt=stale_before).exclude(
         not_before__gt=stale_before
@@ -292,6 +327,23 @@ def sweep_steps() -> dict:
         _enqueue(step.message_id)
         republished += 1
     return {"lost": lost, "republished": republished}
+
+
+def _reap_orphans() -> None:
+    """Kill processes on this host left by attempts of ours that are over — e.g. declared lost
+    by a sweeper on another host. Safe: an attempt starts processes only once claimed
+    (running) and its worker kills them all before it records or hands back the attempt.
+    Tokens this database does not know (another deployment's) are left alone."""
+    tokens = set()
+    for token in procs.tokens_here():
+        with contextlib.suppress(ValueError):
+            tokens.add(uuid.UUID(token))
+    over = ExecStep.objects.filter(message_id__in=tokens).exclude(status=ExecStep.RUNNING)
+    for message_id in over.values_list("message_id", flat=True):
+        survivors = procs.kill_attempt(str(message_id))
+        log.warning(
+            "killed the leftover processes of attempt %s (alive: %s)", message_id, survivors
+        )
 
 
 # --- moving a run on (inside the caller's transaction, run row locked) ---
@@ -318,6 +370,7 @@ def _queue_step(
         timeout_s=float(spec.get("timeout_s") or DEFAULT_TIMEOUT_S),
         retries=int(spec.get("retries") or 0),
         backoff_s=float(spec.get("backoff_s") or 0),
+        idempotent=bool(spec.get("idempotent")),
         attempt=attempt,
         queued_at=now,
         not_before=now + timedelta(seconds=delay) if delay else None,

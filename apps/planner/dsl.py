@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator
 from aiops import registry
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "plan.v1.json"
-STEP_DEFAULTS = {"params": {}, "retries": 0, "backoff_s": 0}
+STEP_DEFAULTS = {"params": {}, "retries": 0, "backoff_s": 0, "idempotent": False}
 CHECK_DEFAULTS = {"metric": "", "promql": "", "labels": {}, "for_minutes": 1, "dry_run": False}
 
 

@@ -4,7 +4,8 @@
 worker outside any transaction, must respect `ctx.deadline` (the attempt's timeout) and stop
 promptly when `ctx.cancelled` is set (the run was cancelled or the worker is draining).
 Raising `StepError` fails the attempt with a readable message; any other exception is
-recorded as a failure too, but that is a bug in the adapter.
+recorded as a failure too, but that is a bug in the adapter. An adapter that starts
+processes reports their group with `ctx.spawned` and kills them all before it returns.
 
 Each adapter class declares itself in its `spec` (`aiops.registry.AdapterSpec`: name, actions,
 each action's params schema and risk points); that one declaration is what the executor looks
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiops.registry import AdapterSpec
@@ -71,6 +73,8 @@ class Context:
         self.timeout_s = timeout_s
         self.cancelled = threading.Event()
         self.cancel_reason = ""
+        # Set by the runner: records where the attempt's processes are, for the sweeper.
+        self.on_spawn: Callable[[int, int | None], None] | None = None
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
@@ -78,6 +82,11 @@ class Context:
     def cancel(self, reason: str) -> None:
         self.cancel_reason = reason
         self.cancelled.set()
+
+    def spawned(self, pgid: int, start: int | None) -> None:
+        """The attempt started process group `pgid`, its leader at `start` (/proc ticks)."""
+        if self.on_spawn is not None:
+            self.on_spawn(pgid, start)
 
     def check(self) -> None:
         """Raise StepCancelled / StepTimeout when the attempt must stop now."""

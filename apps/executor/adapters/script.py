@@ -2,24 +2,26 @@
 
 params: name (a file name in the directory — no "/", no "..", no leading "."), args (a list
 of strings/numbers passed as argv, never through a shell). The child gets a sanitized
-environment, its own session (process group), capped stdout/stderr; on timeout or cancel
-the whole group is killed (SIGTERM, then SIGKILL), children it forked included.
+environment, its own session (process group), capped stdout/stderr. Every process of the
+attempt carries its token (apps.executor.procs) and the child dies with the worker process
+that started it; when the attempt ends — exit, timeout or cancel — every process carrying the
+token or left in its group is killed (SIGTERM, then SIGKILL on timeout or cancel), children
+that escaped with setsid or a double fork included, and the attempt is over only once none
+is left.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import signal
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 from django.conf import settings
 
 from aiops.registry import ActionSpec, AdapterSpec
+from apps.executor import procs
 from apps.executor.adapters.base import (
     Adapter,
     Context,
@@ -124,6 +126,7 @@ class ScriptAdapter(Adapter):
             "AIOPS_STEP_ID": step.step_id,
             "AIOPS_ATTEMPT": str(step.attempt),
             "AIOPS_MESSAGE_ID": step.message_id,
+            procs.TOKEN_VAR: step.message_id,
         }
         proc = subprocess.Popen(
             argv,
@@ -134,7 +137,10 @@ class ScriptAdapter(Adapter):
             stderr=subprocess.PIPE,
             start_new_session=True,
             close_fds=True,
+            preexec_fn=procs.die_with_parent(os.getpid()),
         )
+        started = procs.start_time(proc.pid)
+        ctx.spawned(proc.pid, started)
         cap = settings.EXEC_LOG_MAX_BYTES
         readers = [_CappedReader(proc.stdout, cap), _CappedReader(proc.stderr, cap)]
         for reader in readers:
@@ -147,11 +153,11 @@ class ScriptAdapter(Adapter):
                 stop = exc
                 break
             ctx.cancelled.wait(0.05)
-        if stop is not None:
-            _kill_group(proc)
-        else:
-            # The leader exited; children it left behind in its group die with the step.
-            _kill_group(proc, grace=0)
+        # On exit too: whatever the script left behind dies with the step.
+        survivors = procs.kill_attempt(
+            step.message_id, pgid=proc.pid, start=started, grace=KILL_GRACE_S if stop else 0
+        )
+        proc.wait()
         for reader in readers:
             reader.join(5)
         outcome = Outcome(
@@ -160,6 +166,15 @@ class ScriptAdapter(Adapter):
             stdout=readers[0].output(),
             stderr=readers[1].output(),
         )
+        if survivors:
+            error = StepError(
+                f"processes {survivors} of the step survived SIGKILL; not retried while they "
+                "may still run",
+                retryable=False,
+                exit_code=proc.returncode,
+            )
+            error.outcome = outcome
+            raise error
         if stop is not None:
             stop.exit_code = proc.returncode
             stop.outcome = outcome
@@ -171,15 +186,3 @@ class ScriptAdapter(Adapter):
             error.outcome = outcome
             raise error
         return outcome
-
-
-def _kill_group(proc: subprocess.Popen, grace: float = KILL_GRACE_S) -> None:
-    """SIGTERM the step's process group, SIGKILL what is left after `grace`, reap the leader."""
-    pgid = proc.pid  # start_new_session: the leader's pid is the group id
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGTERM)
-        end = time.monotonic() + grace
-        while time.monotonic() < end and proc.poll() is None:
-            time.sleep(0.02)
-        os.killpg(pgid, signal.SIGKILL)
-    proc.wait()

@@ -75,6 +75,7 @@ def test_normalize_fills_step_and_check_defaults():
         "timeout_s": 120,
         "retries": 0,
         "backoff_s": 0,
+        "idempotent": False,
     }
 
 
