@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_DATA_DIR ?= $(CURDIR)/var/test
 
-.PHONY: run test lint format demo stop migrate shell clean venv \
+.PHONY: run test lint audit format demo stop migrate shell clean venv \
 	bench-transitions bench-gate bench-exec bench-loop
 
 $(STAMP): requirements.txt requirements.lock.txt
@@ -29,6 +29,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-logo
 
+# Known vulnerabilities of the pinned set: every pin of requirements.lock.txt as it stands
+# (--no-deps: the lock is the whole set, nothing is resolved or installed). Fails on one
+# found; a pin the vulnerability service has no record of is listed as skipped, not fatal.
+audit: $(STAMP)
+	$(VENV)/bin/pip-audit -r requirements.lock.txt --disable-pip --no-deps --progress-spinner off
+
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
@@ -44,7 +50,11 @@ stop: $(STAMP)
 	$(PY) -m aiops.embedded stop
 	AIOPS_DATA_DIR=$(TEST_DATA_DIR) $(PY) -m aiops.embedded stop
 
-BENCH_ENV := AIOPS_DATA_DIR=$(CURDIR)/var/bench AIOPS_TEST_APPS=1
+# The benches measure the request path, not the per-user rate caps: one bench user sends
+# hundreds of writes a second, so the caps are raised out of the way (servers inherit them).
+# Per second, so each request still counts itself in a history as short as the defaults keep.
+BENCH_ENV := AIOPS_DATA_DIR=$(CURDIR)/var/bench AIOPS_TEST_APPS=1 \
+	AIOPS_THROTTLE_WRITES=100000/s AIOPS_THROTTLE_INGEST=100000/s
 
 bench-transitions: $(STAMP)
 	$(BENCH_ENV) $(PY) -m bench.transitions

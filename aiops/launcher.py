@@ -14,28 +14,32 @@ import sys
 import time
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
 from django.core.management import call_command
 
-from aiops import embedded
+from aiops import embedded, tokens
 
 CREDENTIALS_FILE = "admin-credentials.txt"
 
 
 def bootstrap_admin(stdout) -> None:
-    """Create the first superuser and an API token once; print them and save them 0600."""
-    from rest_framework.authtoken.models import Token
+    """Create the first superuser and an API token once; print them and save them 0600.
 
+    The password passes AUTH_PASSWORD_VALIDATORS (checked: a failure is a bug here, not a
+    reason to start with a weaker one); the token lives settings.ADMIN_TOKEN_TTL_HOURS. The
+    key is shown only here and in the file: the database keeps its digest.
+    """
     path = settings.DATA_DIR / CREDENTIALS_FILE
     user_model = get_user_model()
     if user_model.objects.filter(is_superuser=True).exists():
         stdout.write(f"Admin already exists; its first credentials are in {path}\n")
         return
     username = os.environ.get("AIOPS_ADMIN_USER", "admin")
-    password = secrets.token_urlsafe(12)
+    password = secrets.token_urlsafe(18)
+    password_validation.validate_password(password, user_model(username=username))
     user = user_model.objects.create_superuser(username=username, email="", password=password)
-    token = Token.objects.create(user=user)
-    text = f"username: {username}\npassword: {password}\napi token: {token.key}\n"
+    key = tokens.issue(user, hours=settings.ADMIN_TOKEN_TTL_HOURS)
+    text = f"username: {username}\npassword: {password}\napi token: {key}\n"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)

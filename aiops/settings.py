@@ -6,6 +6,7 @@ Each setting names the environment variable it comes from.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -76,7 +77,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "django_celery_beat",
@@ -108,6 +110,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last but the metrics, as django-axes asks: it turns a locked-out login into its 429.
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -155,6 +159,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # REDIS_URL: the Celery broker, e.g. redis://host:6379/0
 REDIS_URL = env("REDIS_URL") or embedded.redis_url(DATA_DIR)
+# The cache (request rates) lives in the same Redis, so every process counts alike. redis-py
+# spells the embedded server's unix socket unix://, kombu redis+socket://.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL.replace("redis+socket://", "unix://", 1),
+        "KEY_PREFIX": "aiops-cache",
+    }
+}
 # NATS_URL: publish events to NATS JetStream too (unset: not)
 NATS_URL = env("NATS_URL")
 # PROMETHEUS_URL: the Prometheus server verification queries read
@@ -201,10 +214,11 @@ CELERY_TIMEZONE = "UTC"
 # --- API ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "aiops.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["aiops.permissions.ReadOrOperate"],
+    "DEFAULT_THROTTLE_CLASSES": ["aiops.throttling.UserRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -215,6 +229,13 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "aiops.problems.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# AIOPS_THROTTLE_WRITES, AIOPS_THROTTLE_INGEST: requests one user may make per second, min,
+# hour or day, e.g. "1200/min": writes (POST/PATCH/… of every endpoint but ingest) and ingest
+# batches; one more gets 429 with Retry-After (aiops.throttling). Reads are not throttled.
+THROTTLE_RATES = {
+    "writes": env("AIOPS_THROTTLE_WRITES", "1200/min"),
+    "ingest": env("AIOPS_THROTTLE_INGEST", "600/min"),
 }
 # AIOPS_API_MAX_PAGE_SIZE: the most items one page of any list endpoint holds (`?limit=`
 # above it is cut to it), so no request makes the server serialize a whole table.
@@ -229,6 +250,34 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
 }
+# AIOPS_PUBLIC_API_DOCS: serve the OpenAPI schema and its docs page to anyone; off, they need
+# a signed-in user (token or session): the schema maps every endpoint and parameter.
+PUBLIC_API_DOCS = env_bool("AIOPS_PUBLIC_API_DOCS", False)
+if not PUBLIC_API_DOCS:
+    SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.IsAuthenticated"]
+
+# --- Accounts ---
+# AIOPS_TOKEN_TTL_HOURS: API tokens expire this many hours after they are issued
+# (aiops.tokens; `manage.py issue_token`, `create_ingest_token` take --hours).
+TOKEN_TTL_HOURS = float(env("AIOPS_TOKEN_TTL_HOURS", "720"))
+# AIOPS_ADMIN_TOKEN_TTL_HOURS: the first admin's token, printed by `make run` and read by
+# `make demo` from the data dir, lives this long (a year: the file also holds the password).
+ADMIN_TOKEN_TTL_HOURS = float(env("AIOPS_ADMIN_TOKEN_TTL_HOURS", str(365 * 24)))
+# Expiry is fixed at issue (knox's AUTO_REFRESH stays off): a token in use must still be
+# replaced in time.
+REST_KNOX = {"TOKEN_TTL": timedelta(hours=TOKEN_TTL_HOURS)}
+# Password sign-ins (the admin, the browsable API) go through django-axes first: after
+# AIOPS_LOGIN_FAILURE_LIMIT failed passwords for a username from one address, that pair is
+# refused (429), the right password too, for AIOPS_LOGIN_COOLOFF_MINUTES or until
+# `manage.py axes_reset`. By pair, not username alone: a stranger cannot lock the admin out.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(env("AIOPS_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(env("AIOPS_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
 
 # AIOPS_IDEMPOTENCY_TTL: seconds an Idempotency-Key answer is kept
 IDEMPOTENCY_TTL_SECONDS = int(env("AIOPS_IDEMPOTENCY_TTL", str(24 * 3600)))
@@ -317,7 +366,13 @@ PROMETHEUS_TIMEOUT_S = float(env("AIOPS_PROMETHEUS_TIMEOUT_S", "10"))
 VERIFY_OVERDUE_S = int(env("AIOPS_VERIFY_OVERDUE_S", "300"))
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
 ]
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

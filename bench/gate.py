@@ -26,8 +26,8 @@ import requests  # noqa: E402
 from django.contrib.auth.models import Group, User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
 
+from aiops import tokens  # noqa: E402
 from apps.cases import services as case_services  # noqa: E402
 from apps.cases.models import Outbox  # noqa: E402
 from apps.cases.tasks import relay_outbox  # noqa: E402
@@ -51,7 +51,7 @@ def free_port() -> int:
 def bench_user() -> tuple[User, str]:
     user, _ = User.objects.get_or_create(username="bench-gate")
     user.groups.add(Group.objects.get_or_create(name="operator")[0])
-    return user, Token.objects.get_or_create(user=user)[0].key
+    return user, tokens.issue(user)
 
 
 def cases_at_gate(user, count: int) -> list[str]:

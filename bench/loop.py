@@ -32,8 +32,8 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
 
+from aiops import tokens  # noqa: E402
 from apps.cases.models import OpsCase  # noqa: E402
 from apps.gate.selectors import policy_in_force  # noqa: E402
 from bench.report import median, percentile, write_section  # noqa: E402
@@ -244,7 +244,7 @@ def main() -> None:
     load = os.getloadavg()[0]  # the machine may be shared: say how busy it was
     policy_in_force()
     user, _ = User.objects.get_or_create(username="bench", defaults={"is_superuser": True})
-    token = Token.objects.get_or_create(user=user)[0].key
+    token = tokens.issue(user)
     support.purge_broker()
     port = _free_port()
     base = f"http://127.0.0.1:{port}"

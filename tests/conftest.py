@@ -1,8 +1,10 @@
 import pytest
 from django.contrib.auth.models import Group, User
-from rest_framework.authtoken.models import Token
+from knox.crypto import hash_token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from aiops import tokens
 from apps.cases import services
 from tests import support
 
@@ -16,12 +18,23 @@ def make_user(username: str, *roles: str, superuser: bool = False) -> User:
     return user
 
 
+# username → key: a knox key cannot be read back, so the one issued first is kept for the
+# user's later clients (checked against the database: a new test has a new database).
+_keys: dict[str, str] = {}
+
+
+def token_for(user: User) -> str:
+    """An API key of `user`, issued once per user and test (aiops.tokens)."""
+    key = _keys.get(user.username)
+    if key is None or not AuthToken.objects.filter(user=user, digest=hash_token(key)).exists():
+        key = _keys[user.username] = tokens.issue(user)
+    return key
+
+
 def client_for(user: User | None) -> APIClient:
     client = APIClient()
     if user is not None:
-        client.credentials(
-            HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}"
-        )
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
     return client
 
 

@@ -5,12 +5,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from rest_framework.authtoken.models import Token
 
 from apps.cases.models import CaseTimeline
 from apps.gate import services
 from apps.gate.models import GateDecision, PlanApproved
-from tests.conftest import make_user
+from tests.conftest import make_user, token_for
 from tests.factories import TEMPLATE_TARGETS, deliver_outbox
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -48,7 +47,7 @@ def test_two_approvers_at_the_same_moment_produce_one_decision(live_server, api,
     deliver_outbox()  # the Orchestrator: analysis_done
     api.patch(f"/case/{case.pk}/transition", {"event": "plan_ready"}, format="json")
     assert services.gate_eval(case_id=case.pk, actor="olga").decision == "needs_human"
-    tokens = [Token.objects.create(user=make_user(name, "approver")).key for name in ("ann", "ben")]
+    tokens = [token_for(make_user(name, "approver")) for name in ("ann", "ben")]
 
     def send(index):
         return requests.post(
@@ -88,7 +87,7 @@ def test_an_approver_and_a_rejecter_at_the_same_moment_produce_one_decision(
     deliver_outbox()  # the Orchestrator: analysis_done
     api.patch(f"/case/{case.pk}/transition", {"event": "plan_ready"}, format="json")
     services.gate_eval(case_id=case.pk, actor="olga")
-    token = Token.objects.create(user=make_user("ann", "approver")).key
+    token = token_for(make_user("ann", "approver"))
 
     def send(index):
         path = ("approve", "reject")[index]

@@ -7,7 +7,6 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from apps.sensor.models import Metric1m
@@ -125,19 +124,30 @@ def test_an_ingest_token_may_ingest_and_read_nothing(ingest_api):
     assert ingest_api.get("/case/").status_code == 403
 
 
-def test_create_ingest_token_prints_a_token_that_may_ingest():
-    out = io.StringIO()
-    call_command("create_ingest_token", "prometheus-bridge", stdout=out)
-    key = out.getvalue().strip()
+def test_create_ingest_token_prints_a_new_token_that_may_ingest():
+    first = _create_ingest_token("prometheus-bridge")
     bridge = User.objects.get(username="prometheus-bridge")
-    assert Token.objects.get(user=bridge).key == key
     assert not bridge.has_usable_password()
+    assert ingest(_bearer(first), [point()]).status_code == 200
+    second = _create_ingest_token("prometheus-bridge")  # existing user: one more token
+    assert second != first
+    assert ingest(_bearer(first), [point()]).status_code == 200
+    third = _create_ingest_token("prometheus-bridge", "--rotate")  # the others are revoked
+    assert ingest(_bearer(first), [point()]).status_code == 401
+    assert ingest(_bearer(second), [point()]).status_code == 401
+    assert ingest(_bearer(third), [point()]).status_code == 200
+
+
+def _create_ingest_token(name: str, *args: str) -> str:
+    out = io.StringIO()
+    call_command("create_ingest_token", name, *args, stdout=out)
+    return out.getvalue().strip()
+
+
+def _bearer(key: str) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    assert ingest(client, [point()]).status_code == 200
-    again = io.StringIO()
-    call_command("create_ingest_token", "prometheus-bridge", stdout=again)  # existing user
-    assert again.getvalue().strip() == key
+    return client
 
 
 def test_idempotency_key_replays_without_a_second_write(ingest_api):

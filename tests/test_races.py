@@ -5,10 +5,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from rest_framework.authtoken.models import Token
 
 from apps.cases.models import CaseTimeline, OpsCase, Outbox
 from tests import support
+from tests.conftest import token_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -27,7 +27,7 @@ def race(count: int, send) -> list[requests.Response]:
 
 @pytest.fixture
 def token(operator):
-    return Token.objects.create(user=operator).key
+    return token_for(operator)
 
 
 @pytest.fixture

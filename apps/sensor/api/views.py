@@ -39,6 +39,8 @@ POINTS = inline_serializer(
 
 class IngestMetricsView(APIView):
     permission_classes = [CanIngest]
+    # Its own per-user rate (AIOPS_THROTTLE_INGEST): a feeder's batches are not user writes.
+    throttle_scope = "ingest"
 
     @extend_schema(
         request=POINTS,
