@@ -20,6 +20,7 @@ from apps.executor.adapters.http import HttpAdapter
 from apps.executor.models import ExecRun, ExecStep
 from tests import support
 from tests.conftest import drive_to_executing, plan_step, sample_plan, wait_run_finished
+from tests.factories import set_targets
 
 REAL_GETADDRINFO = socket.getaddrinfo
 
@@ -367,6 +368,7 @@ def test_parking_the_case_aborts_the_call_a_worker_has_in_flight(new_case, liste
         timeout_s=120,
     )
     plan = sample_plan(steps=[hang], rollback=[plan_step("undo")])
+    set_targets("staging", actions=["echo.*", "http.*"], http_hosts=[f"127.0.0.1:{listener.port}"])
     case = drive_to_executing(new_case(), document=plan)
     run = services.exec_start(case_id=case.pk, actor="olga")
     support.wait_for(lambda: listener.requests, what="the call to reach the listener")
