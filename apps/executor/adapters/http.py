@@ -29,7 +29,7 @@ import urllib3
 from django.conf import settings
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
-from aiops.registry import ActionSpec, AdapterSpec
+from aiops.registry import ActionSpec, AdapterSpec, secret_ok
 from apps.executor import egress
 from apps.executor.adapters.base import Adapter, Context, Outcome, StepError, StepSpec
 
@@ -65,9 +65,11 @@ _REQUEST = ActionSpec(
             # Case-insensitive at run time, so no enum here.
             "method": {"type": "string"},
             "url": {"type": "string", "minLength": 1},
-            "json": {},
-            "body": {},
-            "headers": {"type": "object"},
+            # A token in a header value or a body field may be a secretRef; the url may not:
+            # the gate must see where a step goes.
+            "json": secret_ok(),
+            "body": secret_ok(),
+            "headers": {"type": "object", "additionalProperties": secret_ok()},
             "expected_status": {
                 "oneOf": [
                     {"type": "integer"},

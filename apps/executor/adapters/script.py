@@ -20,7 +20,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from aiops.registry import ActionSpec, AdapterSpec
+from aiops.registry import ActionSpec, AdapterSpec, secret_ok
 from apps.executor import procs
 from apps.executor.adapters.base import (
     Adapter,
@@ -106,7 +106,11 @@ class ScriptAdapter(Adapter):
                     "required": ["name"],
                     "properties": {
                         "name": {"type": "string", "pattern": NAME_RE.pattern},
-                        "args": {"type": "array", "items": {"type": ["string", "number"]}},
+                        # an argument may be a secretRef, the script's name may not
+                        "args": {
+                            "type": "array",
+                            "items": secret_ok({"type": ["string", "number"]}),
+                        },
                     },
                 },
             )
