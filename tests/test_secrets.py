@@ -19,7 +19,7 @@ from tests.fakes.gateway import FakeGateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-TOKEN = "s3cr3t-gw-7f3a9c"  # noqa: S105 - the secret the tests look for everywhere
+TOKEN = "s3cr3t-gw-7f3a9c"  # the secret the tests look for everywhere
 ENV_REF = {"secretRef": {"source": "env", "name": "GATEWAY_TOKEN"}}
 
 

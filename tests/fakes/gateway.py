@@ -2,8 +2,9 @@
 
 `respond(path, *statuses)` queues the statuses the next requests to `path` get (then 200);
 `delay(path, seconds)` makes `path` slow; `echo_authorization(path)` puts the Authorization
-header it received into its answers to `path` (`authorizations` lists every one). Requests repeating a seen Idempotency-Key get the
-first answer again without being applied twice (`applied` counts applied changes).
+header it received into its answers to `path` (`authorizations` lists every one). Requests
+repeating a seen Idempotency-Key get the first answer again without being applied twice
+(`applied` counts applied changes).
 """
 
 from __future__ import annotations
