@@ -1,7 +1,8 @@
 """script: runs an allow-listed executable by NAME from settings.AIOPS_SCRIPT_DIR.
 
 params: name (a file name in the directory — no "/", no "..", no leading "."), args (a list
-of strings/numbers passed as argv, never through a shell). The child gets a sanitized
+of strings/numbers passed as argv, never through a shell; an item may be a secretRef in the
+plan, resolved by the runner before this adapter sees it). The child gets a sanitized
 environment, its own session (process group), capped stdout/stderr. Every process of the
 attempt carries its token (apps.executor.procs) and the child dies with the worker process
 that started it; when the attempt ends — exit, timeout or cancel — every process carrying the
