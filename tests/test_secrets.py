@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps
-from django.conf import settings
 
 from apps.cases.models import CaseTimeline
 from apps.executor import services
@@ -31,7 +30,15 @@ def gateway():
 
 
 @pytest.fixture
-def http_worker(transactional_db, gateway, tmp_path):
+def log_dir(tmp_path, settings):
+    """This test's own log store, shared by the worker and the API served here: every file
+    in it is this test's."""
+    settings.EXEC_LOG_DIR = tmp_path / "logs"
+    return settings.EXEC_LOG_DIR
+
+
+@pytest.fixture
+def http_worker(transactional_db, gateway, tmp_path, log_dir):
     set_targets(
         "staging",
         actions=["echo.*", "http.*", "script.*"],
@@ -44,6 +51,7 @@ def http_worker(transactional_db, gateway, tmp_path):
         AIOPS_EXEC_HTTP_ALLOWED_HOSTS=gateway.host,
         AIOPS_SECRET_GATEWAY_TOKEN=TOKEN,
         AIOPS_SECRETS_DIR=str(tmp_path),
+        AIOPS_EXEC_LOG_DIR=str(log_dir),
     ).start()
     yield process
     process.stop()
@@ -63,13 +71,14 @@ def database_text() -> str:
     return "\n".join(rows)
 
 
-def stored_logs() -> str:
-    root = Path(settings.EXEC_LOG_DIR)
-    return "\n".join(p.read_text(errors="replace") for p in root.rglob("*") if p.is_file())
+def stored_logs(root: Path) -> str:
+    files = [p for p in root.rglob("*") if p.is_file()]
+    assert files, "the step left no output in the log store"
+    return "\n".join(p.read_text(errors="replace") for p in files)
 
 
 def test_a_gateway_token_reaches_the_gateway_and_nothing_that_is_stored_or_served(
-    new_case, gateway, http_worker, viewer_api
+    new_case, gateway, http_worker, viewer_api, log_dir
 ):
     gateway.echo_authorization("/routes/checkout")  # the answer (stdout, result) holds it too
     params = {
@@ -88,7 +97,7 @@ def test_a_gateway_token_reaches_the_gateway_and_nothing_that_is_stored_or_serve
     assert step.result["json"]["authorization"] == "[redacted]"
 
     assert TOKEN not in database_text()
-    assert TOKEN not in stored_logs()
+    assert TOKEN not in stored_logs(log_dir)
     served = [
         viewer_api.get(f"/adapter/runs/{run.pk}"),
         viewer_api.get(f"/adapter/steps/{step.pk}/output"),
