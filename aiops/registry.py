@@ -17,6 +17,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+# A params schema node marked with this keyword may also be a secret reference,
+# {"secretRef": {...}} (docs/plan-dsl.md#secrets), which the Executor resolves at run time.
+# Opt-in per node: a new adapter's target fields (urls, names, namespaces) stay plain strings
+# the gate can judge unless the adapter says otherwise.
+REF_OK = "x-aiops-secretRef"
+
+
+def secret_ok(schema: Mapping | None = None) -> dict:
+    """`schema` (default: any JSON value) marked as REF_OK. On a schema with a `type`, the
+    value may be a reference instead; on one without, every string leaf of the value may be
+    (a request body whose one field is a token). The Planner's plan schema expands it."""
+    return {**(schema or {}), REF_OK: True}
+
 
 @dataclass(frozen=True)
 class ActionSpec:

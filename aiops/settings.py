@@ -323,6 +323,9 @@ EXEC_LOG_DIR = Path(env("AIOPS_EXEC_LOG_DIR", str(DATA_DIR / "logs")))
 EXEC_LOG_MAX_BYTES = int(env("AIOPS_EXEC_LOG_MAX_BYTES", str(256 * 1024)))
 # AIOPS_SCRIPT_DIR: the only directory the script adapter runs executables from
 AIOPS_SCRIPT_DIR = Path(env("AIOPS_SCRIPT_DIR", str(BASE_DIR / "ops-scripts"))).resolve()
+# AIOPS_SECRETS_DIR: the directory a plan's {"secretRef": {"source": "file", "name": …}} reads
+# from (a mounted Secret volume, say); unset: file references fail their step
+AIOPS_SECRETS_DIR = env("AIOPS_SECRETS_DIR")
 # AIOPS_EXEC_K8S_NAMESPACES: Kubernetes namespaces steps may touch, comma-separated
 EXEC_K8S_NAMESPACES = [
     n.strip() for n in env("AIOPS_EXEC_K8S_NAMESPACES", "").split(",") if n.strip()

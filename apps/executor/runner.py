@@ -19,7 +19,7 @@ import time
 from django.conf import settings
 from django.db import connection
 
-from apps.executor import logstore, services
+from apps.executor import logstore, secretrefs, services
 from apps.executor.adapters import get_adapter
 from apps.executor.adapters.base import (
     Context,
@@ -57,12 +57,16 @@ def execute(message_id: str, *, worker: str = "") -> str:
     previous_handler = _install_drain_handler()
     heartbeat.start()
     status, error, retryable, outcome = ExecStep.SUCCEEDED, "", True, Outcome()
+    secrets: frozenset[str] = frozenset()
     try:
+        # Only the adapter sees the values: the row keeps the references, and whatever the
+        # attempt produced is redacted below before it is stored or emitted.
+        params, secrets = secretrefs.resolve(step.params, secretrefs.lookup)
         spec = StepSpec(
             step_id=step.step_id,
             adapter=step.adapter,
             action=step.action,
-            params=step.params,
+            params=params,
             timeout_s=step.timeout_s,
             attempt=step.attempt,
             message_id=str(step.message_id),
@@ -95,11 +99,16 @@ def execute(message_id: str, *, worker: str = "") -> str:
         heartbeat.stop()
         _current = None
         _restore_handler(previous_handler)
+    # The error travels on into the step_finished event and the case's timeline.
+    error = secretrefs.redact_text(error, secrets)
     refs = {}
     for stream, data in (("stdout", outcome.stdout), ("stderr", outcome.stderr)):
         try:
             refs[stream] = logstore.save(
-                run_id=step.run_id, step_pk=step.pk, stream=stream, data=data
+                run_id=step.run_id,
+                step_pk=step.pk,
+                stream=stream,
+                data=secretrefs.redact_bytes(data, secrets),
             )
         except OSError as exc:  # a full disk must not strand the step in "running"
             log.error("could not store the %s of %s: %s", stream, step, exc)
@@ -107,7 +116,7 @@ def execute(message_id: str, *, worker: str = "") -> str:
     recorded = services.step_record(
         step,
         status=status,
-        result=_jsonable(outcome.result),
+        result=secretrefs.redact(_jsonable(outcome.result), secrets),
         error=error,
         exit_code=outcome.exit_code,
         stdout_ref=refs["stdout"],

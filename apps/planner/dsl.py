@@ -95,7 +95,8 @@ def plan_schema(base: dict, adapters: Iterable[registry.AdapterSpec]) -> dict:
     adapter enum, and one `if`/`then` rule per adapter (its action enum) and per action (its
     params schema; `params` becomes required when that schema requires a key). Errors thus
     land at the step's `action` or `params`, e.g. "$.spec.steps[0].params: 'image' is a
-    required property"."""
+    required property". Where a params schema is marked `registry.REF_OK` the value may be
+    a secretRef instead (`_secret_refs`)."""
     plan = copy.deepcopy(base)
     step = plan["$defs"]["step"]
     adapters = list(adapters)
@@ -109,12 +110,33 @@ def plan_schema(base: dict, adapters: Iterable[registry.AdapterSpec]) -> dict:
             }
         )
         for action, spec in adapter.actions.items():
-            then = {"properties": {"params": copy.deepcopy(dict(spec.params_schema))}}
+            then = {"properties": {"params": _secret_refs(copy.deepcopy(dict(spec.params_schema)))}}
             if spec.params_schema.get("required"):
                 then["required"] = ["params"]
             rules.append({"if": _selects(adapter=adapter.name, action=action), "then": then})
     step["allOf"] = rules
     return plan
+
+
+def _secret_refs(node):
+    """`node` (a params schema) with every REF_OK mark expanded. A typed node becomes
+    if/then/else rather than anyOf, so an error reads as the branch's own: "'../X' does not
+    match …" at the reference's `name`, or "5 is not of type 'string'"."""
+    if isinstance(node, list):
+        return [_secret_refs(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _secret_refs(value) for key, value in node.items()}
+    if not node.pop(registry.REF_OK, False):
+        return node
+    if "type" in node:
+        return {
+            "if": {"type": "object", "required": ["secretRef"]},
+            "then": {"$ref": "#/$defs/secretRef"},
+            "else": node,
+        }
+    # any JSON value: a reference may stand for any string in it
+    return {"$ref": "#/$defs/secretJson", **({"allOf": [node]} if node else {})}
 
 
 def _selects(**fields) -> dict:

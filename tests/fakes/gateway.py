@@ -1,8 +1,10 @@
 """A local HTTP traffic gateway for the http adapter: records requests, answers as scripted.
 
 `respond(path, *statuses)` queues the statuses the next requests to `path` get (then 200);
-`delay(path, seconds)` makes `path` slow. Requests repeating a seen Idempotency-Key get the
-first answer again without being applied twice (`applied` counts applied changes).
+`delay(path, seconds)` makes `path` slow; `echo_authorization(path)` puts the Authorization
+header it received into its answers to `path` (`authorizations` lists every one). Requests
+repeating a seen Idempotency-Key get the first answer again without being applied twice
+(`applied` counts applied changes).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class FakeGateway:
         self.scripted: dict[str, list[int]] = defaultdict(list)
         self.delays: dict[str, float] = {}
         self.answers: dict[str, tuple[int, dict]] = {}
+        self.authorizations: list[str | None] = []
+        self.echoing: set[str] = set()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -51,11 +55,16 @@ class FakeGateway:
     def delay(self, path: str, seconds: float) -> None:
         self.delays[path] = seconds
 
+    def echo_authorization(self, path: str) -> None:
+        self.echoing.add(path)
+
     def handle(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, dict]:
         key = headers.get("Idempotency-Key", "")
         payload = json.loads(body) if body else None
+        authorization = headers.get("Authorization")
         with self.lock:
             self.requests.append({"method": method, "path": path, "key": key, "json": payload})
+            self.authorizations.append(authorization)
         if path in self.delays:
             time.sleep(self.delays[path])
         with self.lock:
@@ -65,6 +74,8 @@ class FakeGateway:
             if 200 <= status < 300:
                 self.applied.append({"method": method, "path": path, "json": payload})
                 answer = (status, {"ok": True, "path": path, "applied": len(self.applied)})
+                if path in self.echoing:
+                    answer[1]["authorization"] = authorization
             else:
                 answer = (status, {"ok": False, "error": f"scripted {status}"})
             if key and 200 <= status < 300:

@@ -1,7 +1,8 @@
 """A local HTTP server speaking enough of the Kubernetes REST API for apps/v1 Deployments.
 
 GET/PATCH /apis/apps/v1/namespaces/{ns}/deployments/{name} (strategic-merge, merge and JSON
-patches, as the official client sends them) and GET …/replicasets?labelSelector=…. A
+patches, as the official client sends them), GET …/replicasets?labelSelector=… and
+GET /api/v1/namespaces/{ns}/secrets/{name} (`add_secret`). A
 template change creates (or re-activates) a ReplicaSet with the next revision, and the
 Deployment's status then progresses one stage per GET, as a controller would: observed,
 replicas updated one by one, available. An image containing "broken" never becomes
@@ -10,6 +11,7 @@ available. `fail_next()` makes the next requests answer an error status.
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import json
@@ -25,6 +27,7 @@ from tests.fakes import read_body, reply_json
 REVISION = "deployment.kubernetes.io/revision"
 DEPLOYMENT = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/deployments/([^/]+)$")
 REPLICASETS = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/replicasets$")
+SECRET = re.compile(r"^/api/v1/namespaces/([^/]+)/secrets/([^/]+)$")
 
 
 class FakeKubeAPI:
@@ -32,6 +35,7 @@ class FakeKubeAPI:
         self.lock = threading.Lock()
         self.deployments: dict[tuple[str, str], dict] = {}
         self.replica_sets: dict[tuple[str, str], dict] = {}
+        self.secrets: dict[tuple[str, str], dict] = {}
         self.stage: dict[tuple[str, str], int] = {}  # rollout progress per deployment
         self.requests: list[dict] = []
         self.failures: list[tuple[str, int]] = []
@@ -102,6 +106,17 @@ class FakeKubeAPI:
             self.stage[(namespace, name)] = 10**6  # the first rollout is long done
             self._refresh_status(deployment)
         return deployment
+
+    def add_secret(self, namespace: str, name: str, data: dict[str, str]) -> None:
+        """An Opaque Secret; `data` in clear, served base64-encoded as the API does."""
+        encoded = {key: base64.b64encode(value.encode()).decode() for key, value in data.items()}
+        self.secrets[(namespace, name)] = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": namespace},
+            "type": "Opaque",
+            "data": encoded,
+        }
 
     def deployment(self, namespace: str, name: str) -> dict:
         with self.lock:
@@ -212,6 +227,12 @@ class FakeKubeAPI:
                 if method == "PATCH":
                     return self._patch(deployment, content_type, json.loads(body or b"null"))
                 return 405, _status_body(405, "method not allowed", "MethodNotAllowed")
+            match = SECRET.match(path)
+            if match and method == "GET":
+                secret = self.secrets.get((match[1], match[2]))
+                if secret is None:
+                    return 404, _status_body(404, f'secrets "{match[2]}" not found')
+                return 200, secret
             match = REPLICASETS.match(path)
             if match and method == "GET":
                 selector = dict(

@@ -3,8 +3,10 @@
 params: method (GET/POST/PUT/PATCH/DELETE); url (http/https; see apps/executor/egress.py for
 what it may name and resolve to); json (the body; `body` is an alias); headers (optional;
 never Host, Content-Length or a hop-by-hop header); expected_status (an int or a list;
-default any 2xx). Sends the attempt's message id as Idempotency-Key, so a redelivered
-message is not applied twice by a gateway honouring it.
+default any 2xx). A header value or a string in the body may be a secretRef in the plan;
+the runner hands this adapter the value (apps/executor/secretrefs.py); the url is never
+one. Sends the attempt's message id as Idempotency-Key, so a redelivered message is not
+applied twice by a gateway honouring it.
 
 The URL is parsed and checked once (egress.check_url), the name resolved once, every address
 checked (egress.check_addresses), and the connection opened to a checked address — no
@@ -29,7 +31,7 @@ import urllib3
 from django.conf import settings
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
-from aiops.registry import ActionSpec, AdapterSpec
+from aiops.registry import ActionSpec, AdapterSpec, secret_ok
 from apps.executor import egress
 from apps.executor.adapters.base import Adapter, Context, Outcome, StepError, StepSpec
 
@@ -65,9 +67,11 @@ _REQUEST = ActionSpec(
             # Case-insensitive at run time, so no enum here.
             "method": {"type": "string"},
             "url": {"type": "string", "minLength": 1},
-            "json": {},
-            "body": {},
-            "headers": {"type": "object"},
+            # A token in a header value or a body field may be a secretRef; the url may not:
+            # the gate must see where a step goes.
+            "json": secret_ok(),
+            "body": secret_ok(),
+            "headers": {"type": "object", "additionalProperties": secret_ok()},
             "expected_status": {
                 "oneOf": [
                     {"type": "integer"},

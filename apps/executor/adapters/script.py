@@ -1,7 +1,8 @@
 """script: runs an allow-listed executable by NAME from settings.AIOPS_SCRIPT_DIR.
 
 params: name (a file name in the directory — no "/", no "..", no leading "."), args (a list
-of strings/numbers passed as argv, never through a shell). The child gets a sanitized
+of strings/numbers passed as argv, never through a shell; an item may be a secretRef in the
+plan, resolved by the runner before this adapter sees it). The child gets a sanitized
 environment, its own session (process group), capped stdout/stderr. Every process of the
 attempt carries its token (apps.executor.procs) and the child dies with the worker process
 that started it; when the attempt ends — exit, timeout or cancel — every process carrying the
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from aiops.registry import ActionSpec, AdapterSpec
+from aiops.registry import ActionSpec, AdapterSpec, secret_ok
 from apps.executor import procs
 from apps.executor.adapters.base import (
     Adapter,
@@ -106,7 +107,11 @@ class ScriptAdapter(Adapter):
                     "required": ["name"],
                     "properties": {
                         "name": {"type": "string", "pattern": NAME_RE.pattern},
-                        "args": {"type": "array", "items": {"type": ["string", "number"]}},
+                        # an argument may be a secretRef, the script's name may not
+                        "args": {
+                            "type": "array",
+                            "items": secret_ok({"type": ["string", "number"]}),
+                        },
                     },
                 },
             )

@@ -93,3 +93,65 @@ def test_normalize_takes_the_verify_defaults_it_is_given_and_keeps_explicit_valu
     assert spec["verify"]["checks"][0]["no_data"] == "fail"
     assert spec["steps"][0]["timeout_s"] == 30  # the plan's own value
     assert spec["rollback"][0]["timeout_s"] == 120
+
+
+def _with_step(adapter, action, params):
+    from tests.conftest import plan_step
+
+    return sample_plan(steps=[plan_step("s", adapter, action, params=params)])
+
+
+def _ref(**fields):
+    return {"secretRef": fields}
+
+
+def test_secret_refs_are_accepted_where_an_adapter_marks_them():
+    token = _ref(source="env", name="GATEWAY_TOKEN")
+    http = {
+        "url": "http://gw/routes",
+        "headers": {"Authorization": token},
+        "json": {"auth": {"token": _ref(source="file", name="gateway-token.txt")}, "n": [1]},
+    }
+    script = {"name": "echo-args", "args": ["x", 1, token]}
+    k8s = _ref(source="kubernetes", namespace="shop", name="gateway", key="token")
+    assert dsl.validate(_with_step("http", "request", http)) == []
+    assert dsl.validate(_with_step("script", "run", script)) == []
+    assert dsl.validate(_with_step("http", "request", {"url": "http://gw", "body": k8s})) == []
+
+
+def test_secret_refs_are_refused_where_they_would_hide_a_target():
+    token = _ref(source="env", name="T")
+    cases = [
+        ("http", "request", {"url": token}),
+        ("script", "run", {"name": token}),
+        ("kubernetes", "scale", {"namespace": token, "replicas": 1}),
+    ]
+    for adapter, action, params in cases:
+        errors = dsl.validate(_with_step(adapter, action, params))
+        assert errors and "is not of type 'string'" in errors[0]["message"], errors
+
+
+def test_a_secret_ref_name_that_could_escape_is_an_error_at_its_path():
+    cases = {
+        "env": ("../DJANGO_SECRET_KEY", "headers.Authorization"),
+        "file": ("../etc/passwd", "headers.Authorization"),
+    }
+    for source, (name, where) in cases.items():
+        params = {"url": "http://gw", "headers": {"Authorization": _ref(source=source, name=name)}}
+        errors = dsl.validate(_with_step("http", "request", params))
+        assert [e["path"] for e in errors] == [f"$.spec.steps[0].params.{where}.secretRef.name"]
+        assert errors[0]["message"].startswith(f"'{name}' does not match")
+    for name in ("a/b", "..", ".hidden", "a..b"):
+        params = {"url": "http://gw", "json": {"t": _ref(source="file", name=name)}}
+        assert dsl.validate(_with_step("http", "request", params)), name
+
+
+def test_an_object_holding_secret_ref_must_be_exactly_a_reference():
+    bad = [
+        {"secretRef": {"source": "env", "name": "T"}, "extra": 1},
+        {"secretRef": {"source": "vault", "name": "T"}},
+        {"secretRef": {"source": "env", "name": "T", "path": "/x"}},
+    ]
+    for value in bad:
+        params = {"url": "http://gw", "json": {"deep": [value]}}
+        assert dsl.validate(_with_step("http", "request", params)), value
