@@ -300,6 +300,13 @@ def main() -> None:
         row("unattended (template)", unattended),
         row("attended (hand-written plan)", loops),
         "",
+        "Before the loop drove itself (2026-11-27, same machine, a client pushing every stage: "
+        "create → start_analysis → plan/generate → EPlanReady → gate/eval → adapter/exec): "
+        "create → CLOSED p50 650 ms, p99 806 ms, create → EXECUTING p50 317 ms. Each state "
+        "now asks its module through the outbox (one more relay hop per stage, each durable), "
+        "and the unattended loop's restart waits for the rollout (the kubernetes adapter polls "
+        "it every second).",
+        "",
         f"Ingest: {INGEST_REQUESTS} requests of {BATCH} new series-minutes each from "
         f"{CLIENTS} clients (validation + one multi-row `INSERT … ON CONFLICT DO UPDATE`). "
         f"Median of {RUNS} runs.",
