@@ -209,6 +209,13 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    # JSON only (the Planner takes YAML too), refusing strings PostgreSQL cannot store
+    # (aiops.parsers). No form parsers: a form has no JSON types (a missing boolean reads as
+    # false, so an unparsable multipart body lifted the kill switch) and nothing sends one;
+    # the browsable API posts its raw JSON.
+    "DEFAULT_PARSER_CLASSES": ["aiops.parsers.StorableJSONParser"],
+    # Tests' APIClient sends JSON unless told otherwise, as clients of the API do.
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "aiops.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
