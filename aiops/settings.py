@@ -235,6 +235,16 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "AIOps agent control plane: cases, plans, gate, execution, verification.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request bodies get their own components, so a required text field publishes minLength 1
+    # where the API refuses a blank one (responses may hold blanks).
+    "COMPONENT_SPLIT_REQUEST": True,
+    # A PATCH body here is a command (a transition), not a partial update: its required
+    # fields stay required.
+    "COMPONENT_SPLIT_PATCH": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "aiops.problems.add_problem_responses",
+    ],
 }
 
 # AIOPS_IDEMPOTENCY_TTL: seconds an Idempotency-Key answer is kept

@@ -65,3 +65,16 @@ def test_a_form_body_is_unsupported(db):
     approver = client_for(make_user("alma", "approver"))
     response = approver.post("/gate/kill-switch", {"engaged": "true"}, format="multipart")
     assert_problem(response, 415, "unsupported-media-type")
+
+
+def test_the_schema_documents_problem_responses(anonymous_api):
+    schema = anonymous_api.get("/api/schema/?format=json").json()
+    assert "Problem" in schema["components"]["schemas"]
+    create = schema["paths"]["/case/create"]["post"]
+    for status in ("400", "401", "403", "404", "409", "413", "415", "422", "429"):
+        assert PROBLEM in create["responses"][status]["content"], status
+    detail = schema["paths"]["/case/{case_id}"]["get"]["responses"]
+    assert {"401", "403", "404"} <= set(detail) and "415" not in detail
+    assert "412" in schema["paths"]["/case/{case_id}/transition"]["patch"]["responses"]
+    key = next(p for p in create["parameters"] if p["name"] == "Idempotency-Key")
+    assert key["schema"] == {"type": "string", "minLength": 1, "maxLength": 255}

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.cases import workflow as wf
@@ -24,8 +25,14 @@ class CaseCreateSerializer(serializers.Serializer):
     )
 
 
+@extend_schema_field({"type": "string", "enum": wf.known_event_names()})
+class EventNameField(serializers.CharField):
+    """Text to the serializer: an unknown name is the service's 400 (`unknown-event`, with
+    `known_events`); the schema publishes the names it knows."""
+
+
 class TransitionSerializer(serializers.Serializer):
-    event = serializers.CharField(max_length=64, help_text="API or seed event name")
+    event = EventNameField(max_length=64, help_text="API or seed event name")
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
