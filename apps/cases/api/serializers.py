@@ -11,7 +11,11 @@ class CaseCreateSerializer(serializers.Serializer):
     environment = serializers.CharField(max_length=50)
     severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.SEV3)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    labels = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
+    # min_length states in the schema what allow_blank=False enforces: drf-spectacular
+    # publishes a blank ban on a field, not on a dict's values.
+    labels = serializers.DictField(
+        child=serializers.CharField(min_length=1), required=False, default=dict
+    )
     template = serializers.CharField(
         max_length=50,
         required=False,
