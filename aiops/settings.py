@@ -244,6 +244,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "aiops.problems.add_problem_responses",
+        "aiops.schema.non_blank_text",
     ],
 }
 

@@ -76,5 +76,7 @@ def test_the_schema_documents_problem_responses(anonymous_api):
     detail = schema["paths"]["/case/{case_id}"]["get"]["responses"]
     assert {"401", "403", "404"} <= set(detail) and "415" not in detail
     assert "412" in schema["paths"]["/case/{case_id}/transition"]["patch"]["responses"]
+    title = schema["components"]["schemas"]["CaseCreateRequest"]["properties"]["title"]
+    assert (title["minLength"], title["pattern"]) == (1, r"\S")  # "  " is refused as blank
     key = next(p for p in create["parameters"] if p["name"] == "Idempotency-Key")
     assert key["schema"] == {"type": "string", "minLength": 1, "maxLength": 255}
