@@ -80,3 +80,26 @@ def test_the_schema_documents_problem_responses(anonymous_api):
     assert (title["minLength"], title["pattern"]) == (1, r"\S")  # "  " is refused as blank
     key = next(p for p in create["parameters"] if p["name"] == "Idempotency-Key")
     assert key["schema"] == {"type": "string", "minLength": 1, "maxLength": 255}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {**CASE, "service": 42},  # DRF's CharField made it "42"
+        {**CASE, "template": 1.5},
+    ],
+)
+def test_a_number_for_text_is_a_400(api, body):
+    assert_problem(api.post("/case/create", body), 400, "invalid-request")
+
+
+def test_an_integer_for_a_uuid_is_a_400(api):
+    # DRF's UUIDField read it as uuid.UUID(int=...).
+    assert_problem(api.post("/gate/eval", {"case_id": 7}), 400, "invalid-request")
+
+
+@pytest.mark.parametrize("engaged", ["true", 1, "on"])
+def test_the_kill_switch_takes_only_a_json_boolean(db, engaged):
+    approver = client_for(make_user("alma", "approver"))
+    response = approver.post("/gate/kill-switch", {"engaged": engaged, "reason": "r"})
+    assert_problem(response, 400, "invalid-request")

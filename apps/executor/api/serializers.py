@@ -1,10 +1,11 @@
 from rest_framework import serializers
 
+from aiops import strict
 from apps.executor.models import ExecRun, ExecStep
 
 
 class ExecRequestSerializer(serializers.Serializer):
-    case_id = serializers.UUIDField()
+    case_id = strict.UUID()
 
 
 class ExecStepSerializer(serializers.ModelSerializer):

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from aiops import strict
 from apps.planner import dsl
 from apps.planner.models import PlanProposed
 from apps.planner.templates import TEMPLATES
@@ -14,7 +15,7 @@ class PlanDocumentField(serializers.JSONField):
 
 
 class PlanGenerateSerializer(serializers.Serializer):
-    case_id = serializers.UUIDField()
+    case_id = strict.UUID()
     template = serializers.ChoiceField(choices=TEMPLATES, required=False)
     params = serializers.DictField(required=False)
     plan = PlanDocumentField(
