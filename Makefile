@@ -59,8 +59,8 @@ bench-loop: $(STAMP)
 	$(BENCH_ENV) $(PY) -m bench.loop
 
 # schemathesis against the live schema of a real gunicorn on var/fuzz (docs/fuzzing.md);
-# FUZZ_EXAMPLES per operation and phase, per role.
-FUZZ_EXAMPLES ?= 200
+# FUZZ_EXAMPLES per operation and phase, per role: over 10,000 requests in all.
+FUZZ_EXAMPLES ?= 250
 FUZZ_ENV := AIOPS_DATA_DIR=$(CURDIR)/var/fuzz AIOPS_TEST_APPS=1
 
 fuzz: $(STAMP)

@@ -76,10 +76,11 @@ def run(
 
 
 def summarize(report: dict) -> dict:
-    """Test cases generated, and failures per check (`ST103 Undocumented status code`) with
-    the operations they were found on."""
+    """Test cases generated, the seed (`st run --seed` replays the run), and failures per
+    check (`ST103 Undocumented status code`) with the operations they were found on."""
     return {
         "generated": report["test_cases"]["generated"],
+        "seed": report["seed"],
         "failures": {
             f"{failure['code']} {failure['title']}": (failure["count"], failure["operations"])
             for failure in report["failures"]
@@ -102,7 +103,7 @@ def main() -> int:
 
     call_command("migrate", verbosity=0)
     tokens, ids = seed()
-    examples = int(os.environ.get("AIOPS_FUZZ_EXAMPLES", "200"))
+    examples = int(os.environ.get("AIOPS_FUZZ_EXAMPLES", "250"))
     port = support.free_port()
     server = support.gunicorn(port, workers=2).start()
     base = f"http://127.0.0.1:{port}"
@@ -142,8 +143,8 @@ def result_markdown(results: dict, examples: int, seconds: float) -> str:
     lines = [
         f"{total:,} test cases (requests) over {seconds:.0f} s, `--max-examples={examples}`:",
         "",
-        "| role | test cases | failures |",
-        "|---|---|---|",
+        "| role | test cases | failures | seed |",
+        "|---|---|---|---|",
     ]
     for role, summary in results.items():
         found = "; ".join(
@@ -151,7 +152,10 @@ def result_markdown(results: dict, examples: int, seconds: float) -> str:
             for kind, (count, operations) in summary["failures"].items()
         )
         errors = "; ".join(f"{e['count']} {e['title']}" for e in summary["errors"])
-        lines.append(f"| {role} | {summary['generated']:,} | {found or errors or 'none'} |")
+        lines.append(
+            f"| {role} | {summary['generated']:,} | {found or errors or 'none'} "
+            f"| {summary['seed']} |"
+        )
     return "\n".join(lines)
 
 
