@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_DATA_DIR ?= $(CURDIR)/var/test
 
 .PHONY: run test lint audit format demo stop migrate shell clean venv \
-	bench-transitions bench-gate bench-exec bench-loop
+	bench-transitions bench-gate bench-exec bench-loop fuzz
 
 $(STAMP): requirements.txt requirements.lock.txt
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,15 @@ bench-exec: $(STAMP)
 
 bench-loop: $(STAMP)
 	$(BENCH_ENV) $(PY) -m bench.loop
+
+# schemathesis against the live schema of a real gunicorn on var/fuzz (docs/fuzzing.md);
+# FUZZ_EXAMPLES per operation and phase, per role: over 10,000 requests in all.
+FUZZ_EXAMPLES ?= 250
+FUZZ_ENV := AIOPS_DATA_DIR=$(CURDIR)/var/fuzz AIOPS_TEST_APPS=1
+
+fuzz: $(STAMP)
+	$(FUZZ_ENV) AIOPS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m scripts.fuzz; \
+	status=$$?; $(FUZZ_ENV) $(PY) -m aiops.embedded stop; exit $$status
 
 # The seed's closed loop over HTTP against a running `make run` (see README).
 demo: $(STAMP)

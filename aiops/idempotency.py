@@ -24,8 +24,15 @@ from aiops.models import Idempotency
 from aiops.problems import BadRequest, Conflict, Problem
 
 HEADER = "Idempotency-Key"
-# The header as documented in the OpenAPI schema of every endpoint that honours it.
-IDEMPOTENCY_KEY = OpenApiParameter(HEADER, str, OpenApiParameter.HEADER, required=False)
+MAX_KEY_LENGTH = 255
+# The header as documented in the OpenAPI schema of every endpoint that honours it, with the
+# lengths `idempotent` accepts (anything else is a 400).
+IDEMPOTENCY_KEY = OpenApiParameter(
+    HEADER,
+    {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+    OpenApiParameter.HEADER,
+    required=False,
+)
 REPLAYED_HEADER = "Idempotent-Replayed"
 _KEPT_HEADERS = ("ETag", "Location")
 
@@ -134,8 +141,8 @@ def idempotent(handler):
         key = request.headers.get(HEADER)
         if key is None:
             return handler(view, request, *args, **kwargs)
-        if not key or len(key) > 255:
-            raise BadRequest("Idempotency-Key must be 1 to 255 characters.")
+        if not key or len(key) > MAX_KEY_LENGTH:
+            raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.")
         print_ = fingerprint(
             method=request.method, path=request.path, body=request.body, owner_id=request.user.pk
         )

@@ -119,3 +119,67 @@ def _as_problem(response):
     # DRF keeps the negotiated renderer (JSON or browsable); only the media type changes.
     response.content_type = ProblemJSONRenderer.media_type
     return response
+
+
+# The OpenAPI side: every error above leaves as this body, so the published schema declares
+# it for each status an operation can answer with (schemathesis checks both, make fuzz).
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details; some problems add members (e.g. `errors`).",
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {"description": "Per-field or per-item errors of an invalid request"},
+    },
+    "required": ["type", "title", "status", "detail"],
+    "additionalProperties": True,
+}
+_ERRORS = {
+    400: "Invalid or malformed request",
+    401: "Authentication required or failed",
+    403: "The caller's roles do not allow this",
+    404: "No such object",
+    406: "The Accept header names no media type served",
+    409: "Conflict with the object's state, or an Idempotency-Key still in flight",
+    412: "If-Match does not match the current version",
+    413: "Request body too large",
+    415: "Unsupported Content-Type",
+    422: "Idempotency-Key reused with another request",
+    429: "Too many requests",
+}
+
+
+def error_statuses(method: str, operation: dict) -> list[int]:
+    """The error statuses an operation can answer with: any may 401/403/406/429 (auth, content
+    negotiation, throttling); a path parameter or a body naming an object can miss (404);
+    query parameters or a body can be invalid (400); a body is parsed (413, 415) and its
+    Idempotency-Key checked (409, 422); an If-Match can be stale (412)."""
+    params = operation.get("parameters", [])
+    where = {param["in"] for param in params}
+    has_body = "requestBody" in operation
+    statuses = {401, 403, 406, 429}
+    if "path" in where or has_body:
+        statuses.add(404)
+    if "query" in where or has_body:
+        statuses.add(400)
+    if has_body:
+        statuses |= {409, 413, 415, 422}
+    if any(param["in"] == "header" and param["name"] == "If-Match" for param in params):
+        statuses.add(412)
+    return sorted(statuses)
+
+
+def add_problem_responses(result, generator, request, public):
+    """drf-spectacular postprocessing hook: the Problem schema, and a problem+json response
+    for each error status of every operation that does not document that status itself."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    content = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            responses = operation.setdefault("responses", {})
+            for code in error_statuses(method, operation):
+                responses.setdefault(str(code), {"description": _ERRORS[code], "content": content})
+    return result

@@ -223,6 +223,13 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    # JSON only (the Planner takes YAML too), refusing strings PostgreSQL cannot store
+    # (aiops.parsers). No form parsers: a form has no JSON types (a missing boolean reads as
+    # false, so an unparsable multipart body lifted the kill switch) and nothing sends one;
+    # the browsable API posts its raw JSON.
+    "DEFAULT_PARSER_CLASSES": ["aiops.parsers.StorableJSONParser"],
+    # Tests' APIClient sends JSON unless told otherwise, as clients of the API do.
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "aiops.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -249,6 +256,17 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "AIOps agent control plane: cases, plans, gate, execution, verification.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request bodies get their own components, so a required text field publishes minLength 1
+    # where the API refuses a blank one (responses may hold blanks).
+    "COMPONENT_SPLIT_REQUEST": True,
+    # A PATCH body here is a command (a transition), not a partial update: its required
+    # fields stay required.
+    "COMPONENT_SPLIT_PATCH": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "aiops.problems.add_problem_responses",
+        "aiops.schema.non_blank_text",
+    ],
 }
 # AIOPS_PUBLIC_API_DOCS: serve the OpenAPI schema and its docs page to anyone; off, they need
 # a signed-in user (token or session): the schema maps every endpoint and parameter.

@@ -1,17 +1,21 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from aiops import strict
 from apps.cases import workflow as wf
 from apps.cases.models import CaseTimeline, OpsCase, Severity
 
 
 class CaseCreateSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    service = serializers.CharField(max_length=100)
-    environment = serializers.CharField(max_length=50)
+    title = strict.Text(max_length=200)
+    service = strict.Text(max_length=100)
+    environment = strict.Text(max_length=50)
     severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.SEV3)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
-    labels = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
-    template = serializers.CharField(
+    description = strict.Text(required=False, allow_blank=True, default="")
+    # min_length states in the schema what allow_blank=False enforces: drf-spectacular
+    # publishes a blank ban on a field, not on a dict's values.
+    labels = serializers.DictField(child=strict.Text(min_length=1), required=False, default=dict)
+    template = strict.Text(
         max_length=50,
         required=False,
         allow_blank=True,
@@ -24,9 +28,15 @@ class CaseCreateSerializer(serializers.Serializer):
     )
 
 
+@extend_schema_field({"type": "string", "enum": wf.known_event_names()})
+class EventNameField(strict.Text):
+    """Text to the serializer: an unknown name is the service's 400 (`unknown-event`, with
+    `known_events`); the schema publishes the names it knows."""
+
+
 class TransitionSerializer(serializers.Serializer):
-    event = serializers.CharField(max_length=64, help_text="API or seed event name")
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    event = EventNameField(max_length=64, help_text="API or seed event name")
+    reason = strict.Text(required=False, allow_blank=True, default="", max_length=2000)
 
 
 class CaseSerializer(serializers.ModelSerializer):

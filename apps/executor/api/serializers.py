@@ -1,10 +1,11 @@
 from rest_framework import serializers
 
+from aiops import strict
 from apps.executor.models import ExecRun, ExecStep
 
 
 class ExecRequestSerializer(serializers.Serializer):
-    case_id = serializers.UUIDField()
+    case_id = strict.UUID()
 
 
 class ExecStepSerializer(serializers.ModelSerializer):
@@ -67,3 +68,16 @@ class StepOutputSerializer(serializers.Serializer):
     status = serializers.CharField()
     stdout = serializers.CharField(allow_blank=True)
     stderr = serializers.CharField(allow_blank=True)
+
+
+class StepOutputQuerySerializer(serializers.Serializer):
+    # Validated, not read leniently: `?tail=abc` (or `²`, a digit int() refuses) is a 400.
+    tail = serializers.IntegerField(
+        min_value=0, required=False, help_text="Only the last `tail` bytes of each stream"
+    )
+
+
+class RunListQuerySerializer(serializers.Serializer):
+    # `?case_id=` that is not a UUID is a 400. The view passes `query_params.dict()`: given
+    # a QueryDict, DRF takes a blank value for an absent one and would list every run.
+    case_id = serializers.UUIDField(required=False, help_text="Only this case's runs")

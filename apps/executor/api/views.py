@@ -1,7 +1,7 @@
 """Thin HTTP layer over the executor services."""
 
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,6 +12,8 @@ from apps.executor import logstore, selectors, services
 from apps.executor.api.serializers import (
     ExecRequestSerializer,
     ExecRunSerializer,
+    RunListQuerySerializer,
+    StepOutputQuerySerializer,
     StepOutputSerializer,
 )
 
@@ -42,16 +44,14 @@ class ExecStartView(APIView):
 class ExecRunListView(generics.ListAPIView):
     serializer_class = ExecRunSerializer
 
-    @extend_schema(parameters=[OpenApiParameter("case_id", str, required=False)])
+    @extend_schema(parameters=[RunListQuerySerializer])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        case_id = self.request.query_params.get("case_id")
-        try:
-            return selectors.run_list(case_id).prefetch_related("steps")
-        except ValueError:
-            return selectors.run_list().none()
+        query = RunListQuerySerializer(data=self.request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        return selectors.run_list(query.validated_data.get("case_id")).prefetch_related("steps")
 
 
 class ExecRunDetailView(APIView):
@@ -63,12 +63,13 @@ class ExecRunDetailView(APIView):
 class StepOutputView(APIView):
     @extend_schema(
         responses={200: StepOutputSerializer},
-        parameters=[OpenApiParameter("tail", int, required=False)],
+        parameters=[StepOutputQuerySerializer],
     )
     def get(self, request, step_id):
+        query = StepOutputQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
         step = selectors.step_get(step_id)
-        tail = request.query_params.get("tail")
-        tail_bytes = int(tail) if tail and tail.isdigit() else None
+        tail_bytes = query.validated_data.get("tail")
         return Response(
             {
                 "step": step.pk,

@@ -1,20 +1,21 @@
 from rest_framework import serializers
 
+from aiops import strict
 from apps.gate.models import GateDecision, GatePolicy, KillSwitch
 
 
 class GateEvalSerializer(serializers.Serializer):
-    case_id = serializers.UUIDField()
+    case_id = strict.UUID()
 
 
 class GateApproveSerializer(serializers.Serializer):
-    case_id = serializers.UUIDField()
-    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    case_id = strict.UUID()
+    comment = strict.Text(required=False, allow_blank=True, default="", max_length=2000)
 
 
 class GateRejectSerializer(serializers.Serializer):
-    case_id = serializers.UUIDField()
-    comment = serializers.CharField(max_length=2000)
+    case_id = strict.UUID()
+    comment = strict.Text(max_length=2000)
 
 
 class GateDecisionSerializer(serializers.ModelSerializer):
@@ -48,8 +49,8 @@ class GatePolicySerializer(serializers.ModelSerializer):
 
 
 class KillSwitchSetSerializer(serializers.Serializer):
-    engaged = serializers.BooleanField()
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    engaged = strict.Boolean()
+    reason = strict.Text(required=False, allow_blank=True, default="", max_length=2000)
 
 
 class KillSwitchSerializer(serializers.ModelSerializer):

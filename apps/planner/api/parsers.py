@@ -3,6 +3,7 @@
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
+from aiops.parsers import check_storable
 from apps.planner import dsl
 
 
@@ -11,9 +12,11 @@ class YAMLParser(BaseParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            return dsl.parse_text(stream.read())
+            data = dsl.parse_text(stream.read())
         except dsl.PlanSyntaxError as exc:
             raise ParseError(str(exc)) from None
+        check_storable(data)
+        return data
 
 
 class LegacyYAMLParser(YAMLParser):

@@ -1,15 +1,24 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from aiops import strict
 from apps.planner import dsl
 from apps.planner.models import PlanProposed
 from apps.planner.templates import TEMPLATES
 
 
+@extend_schema_field(
+    {"oneOf": [{"type": "object", "additionalProperties": True}, {"type": "string"}]}
+)
+class PlanDocumentField(serializers.JSONField):
+    """Any JSON to the serializer (the Planner parses and judges it); null is refused."""
+
+
 class PlanGenerateSerializer(serializers.Serializer):
-    case_id = serializers.UUIDField()
+    case_id = strict.UUID()
     template = serializers.ChoiceField(choices=TEMPLATES, required=False)
     params = serializers.DictField(required=False)
-    plan = serializers.JSONField(
+    plan = PlanDocumentField(
         required=False, help_text="An aiops/v1 Plan: an object, or YAML/JSON text"
     )
 

@@ -2,12 +2,12 @@
 
 from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework import status
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aiops.actors import actor_name
 from aiops.idempotency import IDEMPOTENCY_KEY, idempotent
+from aiops.parsers import StorableJSONParser
 from aiops.problems import NotFound
 from apps.planner import dsl, selectors, services
 from apps.planner.api.parsers import LegacyYAMLParser, TextYAMLParser, YAMLParser
@@ -15,7 +15,7 @@ from apps.planner.api.serializers import PlanGenerateSerializer, PlanSerializer
 
 
 class PlanGenerateView(APIView):
-    parser_classes = [JSONParser, YAMLParser, LegacyYAMLParser, TextYAMLParser]
+    parser_classes = [StorableJSONParser, YAMLParser, LegacyYAMLParser, TextYAMLParser]
 
     @extend_schema(
         request=PlanGenerateSerializer,

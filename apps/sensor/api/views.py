@@ -8,7 +8,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,6 +29,11 @@ class InvalidPoints(Problem):
     status, slug, title = 400, "invalid-points", "Some points are invalid"
 
 
+@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "number"}]})
+class TimestampField(serializers.Field):
+    """Documents `ts` only (apps.sensor.points parses the points): text or a number."""
+
+
 POINTS = inline_serializer(
     "MetricPoint",
     many=True,
@@ -31,7 +41,7 @@ POINTS = inline_serializer(
         "service": serializers.CharField(max_length=100),
         "metric": serializers.CharField(max_length=200),
         "labels": serializers.DictField(child=serializers.CharField(), required=False),
-        "ts": serializers.CharField(help_text="ISO 8601 timestamp or Unix seconds"),
+        "ts": TimestampField(help_text="ISO 8601 timestamp or Unix seconds"),
         "value": serializers.FloatField(),
     },
 )
@@ -56,26 +66,30 @@ class IngestMetricsView(APIView):
             )
         },
         parameters=[IDEMPOTENCY_KEY],
+        # One point each: drf-spectacular publishes the example of a many=True body as a list
+        # of the value given.
         examples=[
             OpenApiExample(
-                "two points",
+                "a point at Unix seconds",
                 request_only=True,
-                value=[
-                    {
-                        "service": "checkout",
-                        "metric": "http_p95_ms",
-                        "ts": 1764245400,
-                        "value": 212,
-                    },
-                    {
-                        "service": "checkout",
-                        "metric": "http_error_rate",
-                        "labels": {"pod": "checkout-1"},
-                        "ts": "2026-11-27T12:10:00Z",
-                        "value": 0.4,
-                    },
-                ],
-            )
+                value={
+                    "service": "checkout",
+                    "metric": "http_p95_ms",
+                    "ts": 1764245400,
+                    "value": 212,
+                },
+            ),
+            OpenApiExample(
+                "a labelled point at an ISO 8601 time",
+                request_only=True,
+                value={
+                    "service": "checkout",
+                    "metric": "http_error_rate",
+                    "labels": {"pod": "checkout-1"},
+                    "ts": "2026-11-27T12:10:00Z",
+                    "value": 0.4,
+                },
+            ),
         ],
     )
     @idempotent
