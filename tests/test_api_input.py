@@ -67,8 +67,8 @@ def test_a_form_body_is_unsupported(db):
     assert_problem(response, 415, "unsupported-media-type")
 
 
-def test_the_schema_documents_problem_responses(anonymous_api):
-    schema = anonymous_api.get("/api/schema/?format=json").json()
+def test_the_schema_documents_problem_responses(viewer_api):
+    schema = viewer_api.get("/api/schema/?format=json").json()
     assert "Problem" in schema["components"]["schemas"]
     create = schema["paths"]["/case/create"]["post"]
     for status in ("400", "401", "403", "404", "409", "413", "415", "422", "429"):

@@ -26,7 +26,7 @@ def seeded(transactional_db):
 @pytest.fixture
 def server(seeded):
     port = support.free_port()
-    process = support.gunicorn(port, workers=2).start()
+    process = support.gunicorn(port, workers=2, **fuzz.UNTHROTTLED).start()
     url = f"http://127.0.0.1:{port}"
     try:
         support.wait_for(lambda: _up(url), what="gunicorn to answer")
