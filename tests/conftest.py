@@ -197,14 +197,14 @@ def wait_run_finished(case, timeout: float = 60):
         run = ExecRun.objects.filter(case=case).order_by("-created_at").first()
         return run if run is not None and run.status not in ExecRun.ACTIVE else None
 
-    return support.wait_for(finished, timeout=timeout, what="the run to finish")
+    return support.wait_for(support.swept(finished), timeout=timeout, what="the run to finish")
 
 
 def wait_case_state(case, state: str, timeout: float = 60):
     from apps.cases.models import OpsCase
 
     return support.wait_for(
-        lambda: OpsCase.objects.filter(pk=case.pk, state=state).first(),
+        support.swept(lambda: OpsCase.objects.filter(pk=case.pk, state=state).first()),
         timeout=timeout,
         what=f"case {case.pk} to reach {state}",
     )
@@ -217,7 +217,7 @@ def wait_transition(case, event: str, timeout: float = 60):
     from apps.cases.models import CaseTimeline
 
     return support.wait_for(
-        lambda: CaseTimeline.objects.filter(case=case, event=event).first(),
+        support.swept(lambda: CaseTimeline.objects.filter(case=case, event=event).first()),
         timeout=timeout,
         what=f"transition {event} of case {case.pk}",
     )

@@ -51,6 +51,23 @@ def wait_for(
         time.sleep(interval)
 
 
+def swept(condition: Callable[[], object], every: float = 5.0) -> Callable[[], object]:
+    """`condition`, with the relay's periodic sweep queued every `every` seconds while it is
+    false — what beat does in production (`make run`); the test workers run no beat."""
+    last = [time.monotonic()]
+
+    def check():
+        value = condition()
+        if not value and time.monotonic() - last[0] >= every:
+            from apps.cases.tasks import relay_outbox
+
+            relay_outbox.delay()
+            last[0] = time.monotonic()
+        return value
+
+    return check
+
+
 class Process:
     """A child process in its own process group, its output collected for assertions."""
 

@@ -100,7 +100,7 @@ def create(api, environment: str) -> str:
 
 def settled(case_id: str, *states: str, timeout: float = 90) -> OpsCase:
     return support.wait_for(
-        lambda: OpsCase.objects.filter(pk=case_id, state__in=states).first(),
+        support.swept(lambda: OpsCase.objects.filter(pk=case_id, state__in=states).first()),
         timeout=timeout,
         what=f"case {case_id} to reach {states}",
     )

@@ -15,7 +15,7 @@ from apps.gate.models import GateDecision
 from apps.planner.templates import build_change_plan
 from apps.verifier.models import VerifyCheckpoint
 from scripts.demo import echo_rendition
-from tests.support import wait_for
+from tests.support import swept, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -48,8 +48,8 @@ def run_loop(api, service: str) -> str:
     started = api.patch(f"/case/{case_id}/transition", {"event": "start_analysis"}, format="json")
     assert started.json()["state"] == "ANALYZING"
     wait_for(
-        lambda: OpsCase.objects.filter(pk=case_id, state="PLANNING").exists(),
-        timeout=30,
+        swept(lambda: OpsCase.objects.filter(pk=case_id, state="PLANNING").exists()),
+        timeout=60,
         what="the Analyst's report to move the case to PLANNING",
     )
     target = {"environment": "staging", "service": service}
@@ -58,11 +58,18 @@ def run_loop(api, service: str) -> str:
     )
     plan = api.post("/plan/generate", {"case_id": case_id, "plan": document}, format="json")
     assert plan.status_code == 201, plan.json()
-    wait_for(
-        lambda: OpsCase.objects.filter(pk=case_id, state__in=["CLOSED", "PARKED"]).exists(),
-        timeout=90,
-        what="the case to close or park",
-    )
+    try:
+        wait_for(
+            swept(
+                lambda: OpsCase.objects.filter(pk=case_id, state__in=["CLOSED", "PARKED"]).exists()
+            ),
+            timeout=90,
+            what="the case to close or park",
+        )
+    except AssertionError as stuck:
+        rows = CaseTimeline.objects.filter(case_id=case_id).order_by("id")
+        trail = [(r.event, r.to_state, r.actor, r.reason[:120]) for r in rows]
+        raise AssertionError(f"{stuck}; timeline: {trail}") from None
     return case_id
 
 
