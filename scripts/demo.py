@@ -142,7 +142,9 @@ def run_loop(client: Client, *, title: str, verify_delay_s: int, after_change=No
         "POST", "/plan/generate", {"case_id": case_id, "plan": restart_plan(verify_delay_s)}
     )
     say("POST /plan/generate (restart, echo)", f"r{plan['revision']} risk {plan['risk_score']}")
-    say("  (the loop drives itself)", f"→ {client.wait_state(case_id, ('EXECUTING', *TERMINAL))}")
+    # Echo steps take milliseconds: the case is usually VERIFYING (waiting out delay_s) here.
+    moving = client.wait_state(case_id, ("EXECUTING", "VERIFYING", *TERMINAL))
+    say("  (the loop drives itself)", f"→ {moving}")
     if after_change:
         after_change()
     say("  (executor → verifier)", f"verify after {verify_delay_s}s …")
