@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_DATA_DIR ?= $(CURDIR)/var/test
 
 .PHONY: run test lint audit format demo stop migrate shell clean venv \
-	bench-transitions bench-gate bench-exec bench-loop fuzz
+	bench-transitions bench-gate bench-exec bench-loop bench-nab fuzz
 
 $(STAMP): requirements.txt requirements.lock.txt
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,10 @@ bench-exec: $(STAMP)
 
 bench-loop: $(STAMP)
 	$(BENCH_ENV) $(PY) -m bench.loop
+
+# NAB (numenta/NAB data, read from NAB_ROOT, default ../shared/nab); no database needed.
+bench-nab: $(STAMP)
+	$(PY) -m bench.nab
 
 # schemathesis against the live schema of a real gunicorn on var/fuzz (docs/fuzzing.md);
 # FUZZ_EXAMPLES per operation and phase, per role: over 10,000 requests in all.
