@@ -90,6 +90,7 @@ def children() -> dict[str, list[str]]:
 def run(stdout) -> int:
     call_command("migrate", interactive=False, verbosity=0)
     call_command("seed_gate_policy")
+    call_command("seed_analyst_rules")
     call_command("collectstatic", interactive=False, verbosity=0)
     bootstrap_admin(stdout)
     reset_metrics_dir()

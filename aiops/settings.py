@@ -208,6 +208,7 @@ CELERY_BEAT_SCHEDULE = {
     "gate-expire-pending": {"task": "apps.gate.tasks.expire_pending_approvals", "schedule": 60.0},
     "metric-retention": {"task": "apps.sensor.tasks.expire_metrics", "schedule": 3600.0},
     "verify-sweep": {"task": "apps.verifier.tasks.sweep_verifications", "schedule": 60.0},
+    "analyst-scan": {"task": "apps.analyst.tasks.scan", "schedule": 60.0},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -385,6 +386,35 @@ PROMETHEUS_TIMEOUT_S = float(env("AIOPS_PROMETHEUS_TIMEOUT_S", "10"))
 # AIOPS_VERIFY_OVERDUE_S: a case still in VERIFYING this long after its verification was due
 # is evaluated again.
 VERIFY_OVERDUE_S = int(env("AIOPS_VERIFY_OVERDUE_S", "300"))
+
+# --- Analyst and signals (apps/analyst; the Orchestrator's correlation) ---
+# AIOPS_CORRELATION_MINUTES: a finding joins the open case of its service, environment and
+# kind; a case parked longer ago than this gets a new case instead.
+CORRELATION_MINUTES = int(env("AIOPS_CORRELATION_MINUTES", "30"))
+# AIOPS_FINDING_COOLDOWN_MINUTES: after such a case closes, findings of the same group open
+# no new case for this long (they are noted on the closed case): a flapping alert is one case.
+FINDING_COOLDOWN_MINUTES = int(env("AIOPS_FINDING_COOLDOWN_MINUTES", "30"))
+# AIOPS_CLOSE_ON_RESOLVE: a case whose findings all resolved before it changed anything
+# (NEW, ANALYZING, PLANNING, WAIT_GATE) parks and closes itself.
+CLOSE_ON_RESOLVE = env_bool("AIOPS_CLOSE_ON_RESOLVE", True)
+# AIOPS_ALERT_SERVICE_LABELS / AIOPS_ALERT_ENVIRONMENT_LABELS: the alert labels naming the
+# service and environment (first present wins); AIOPS_ALERT_DEFAULT_ENVIRONMENT otherwise.
+ALERT_SERVICE_LABELS = tuple(env("AIOPS_ALERT_SERVICE_LABELS", "service,app,job").split(","))
+ALERT_ENVIRONMENT_LABELS = tuple(
+    env("AIOPS_ALERT_ENVIRONMENT_LABELS", "environment,env").split(",")
+)
+ALERT_DEFAULT_ENVIRONMENT = env("AIOPS_ALERT_DEFAULT_ENVIRONMENT", "prod")
+# AIOPS_KNOWN_SERVICES: comma-separated; when set, signals about any other service are refused.
+KNOWN_SERVICES = frozenset(s for s in env("AIOPS_KNOWN_SERVICES", "").split(",") if s)
+# AIOPS_ALERTS_MAX: alerts one webhook may carry
+ALERTS_MAX = int(env("AIOPS_ALERTS_MAX", "1000"))
+# AIOPS_ANALYST_RULES_FILE: the seeded rules (`manage.py seed_analyst_rules`, run on migrate).
+ANALYST_RULES_FILE = Path(
+    env("AIOPS_ANALYST_RULES_FILE", str(BASE_DIR / "apps" / "analyst" / "rules.yaml"))
+)
+# AIOPS_ANALYST_SCAN_SECONDS: how often beat runs the analysis pass.
+ANALYST_SCAN_SECONDS = float(env("AIOPS_ANALYST_SCAN_SECONDS", "60"))
+CELERY_BEAT_SCHEDULE["analyst-scan"]["schedule"] = ANALYST_SCAN_SECONDS
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"django.contrib.auth.password_validation.{name}"}

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("apps.executor.api.urls")),
     path("", include("apps.verifier.api.urls")),
     path("", include("apps.sensor.api.urls")),
+    path("", include("apps.analyst.api.urls")),
 ]
 
 handler404 = "aiops.ops.not_found"

@@ -5,7 +5,7 @@ inside the delivery transaction with its inbox row. An outcome that no longer fi
 case (it was parked meanwhile, a newer plan exists) is noted on the timeline, not retried.
 """
 
-from apps.cases import autopilot, events
+from apps.cases import autopilot, correlate, events
 from apps.cases import workflow as wf
 from apps.cases.exceptions import GuardFailed, IllegalTransition
 from apps.cases.services import ACTOR, fire, lock_case, timeline_note
@@ -20,7 +20,12 @@ def _fire_or_note(case, event: str, reason: str, data: dict, actor: str = ACTOR)
 
 @events.subscriber("orchestrator.findings", "evt.analysis.findings.v1")
 def on_findings(event) -> None:
-    """The Analyst reported: planning starts."""
+    """The Analyst reported: for a case, planning starts; without one, each new finding
+    opens its group's case or joins it (apps.cases.correlate)."""
+    if not event.case_id:
+        for finding in event.findings:
+            correlate.finding_correlate(finding)
+        return
     case = lock_case(event.case_id)
     if case.state == wf.ANALYZING:
         count = len(event.findings)
@@ -75,3 +80,8 @@ def on_plan_failed(event) -> None:
     case = lock_case(event.case_id)
     if case.state in (wf.ANALYZING, wf.PLANNING):
         fire(case, "park", actor=ACTOR, reason=event.reason, data=event.to_data())
+
+
+@events.subscriber("orchestrator.finding_resolved", "evt.analysis.finding.resolved.v1")
+def on_finding_resolved(event) -> None:
+    correlate.finding_resolved(event.finding)

@@ -38,8 +38,10 @@ def case_create(
     labels: dict | None = None,
     template: str = "",
     params: dict | None = None,
+    actor_label: str = "",
 ) -> OpsCase:
-    """Open a case in NEW. Emits evt.case.transition.v1 (event "create").
+    """Open a case in NEW. Emits evt.case.transition.v1 (event "create"). `actor_label` names
+    a module that opens it (no user).
 
     A case that knows what to plan from (a template, or a finding in its labels) starts
     analysis at once unless its environment's autopilot is manual; the loop then runs on
@@ -57,7 +59,9 @@ def case_create(
             params=params or {},
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
-        _record(case, event="create", from_state="", actor=actor_name(actor), reason="")
+        who = actor_label or actor_name(actor)
+        reason = description[:500] if actor_label else ""
+        _record(case, event="create", from_state="", actor=who, reason=reason)
         if wf.auto_start(
             has_template=bool(template),
             has_finding=bool(case.labels.get("finding")),

@@ -167,3 +167,15 @@ def asks_on_entry(state: str, autopilot: str) -> str | None:
 def auto_start(*, has_template: bool, has_finding: bool, autopilot: str) -> bool:
     """Does a new case start analysis by itself? When it knows what to plan from."""
     return autopilot != AUTOPILOT_MANUAL and (has_template or has_finding)
+
+
+# States in which nothing has been changed yet: a case whose findings all resolved here may
+# close itself (AIOPS_CLOSE_ON_RESOLVE); from EXECUTING on, people look at what was done.
+UNCHANGED_STATES = (NEW, ANALYZING, PLANNING, WAIT_GATE)
+
+
+def correlation_key(finding: dict) -> str:
+    """Findings with one key belong to one case: same service, environment and kind."""
+    return (
+        f"{finding.get('service', '')}/{finding.get('environment', '')}/{finding.get('kind', '')}"
+    )

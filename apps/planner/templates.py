@@ -201,10 +201,13 @@ def build_incident_plan(
     recent_failures: int = 0,
     last_change: dict | None = None,
 ) -> dict:
-    """A plan answering an Analyst finding: its `kind` picks the change (INCIDENT_REMEDIES)."""
+    """A plan answering an Analyst finding: its `remedy` (a rule's, or an alert's `remedy`
+    label) picks the change, else its `kind` does (INCIDENT_REMEDIES)."""
     if not isinstance(finding, dict) or not isinstance(finding.get("kind"), str):
         raise TemplateError("the incident template needs params.finding with a 'kind'")
-    remedy = INCIDENT_REMEDIES.get(finding["kind"], "restart")
+    remedy = finding.get("remedy")
+    if remedy not in CHANGE_TEMPLATES:
+        remedy = INCIDENT_REMEDIES.get(finding["kind"], "restart")
     if remedy == "rollback" and last_change is None:
         remedy = "restart"  # nothing to roll back to: a restart is the least risky answer
     plan = build_change_plan(

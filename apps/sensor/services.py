@@ -17,7 +17,8 @@ from apps.sensor.points import Point
 UPSERT = """
 INSERT INTO metric_1m (minute, service, metric, labels, value)
 SELECT * FROM unnest(%s::timestamptz[], %s::text[], %s::text[], %s::jsonb[], %s::float8[])
-ON CONFLICT (service, metric, labels, minute) DO UPDATE SET value = EXCLUDED.value
+ON CONFLICT (service, metric, labels, minute)
+DO UPDATE SET value = EXCLUDED.value, received_at = now()
 """
 
 
