@@ -206,6 +206,7 @@ CELERY_BEAT_SCHEDULE = {
     "idempotency-expire": {"task": "aiops.tasks.expire_idempotency", "schedule": 3600.0},
     # Gatekeeper: pending human approvals past the policy's TTL park their case.
     "gate-expire-pending": {"task": "apps.gate.tasks.expire_pending_approvals", "schedule": 60.0},
+    "gate-release-deferred": {"task": "apps.gate.tasks.release_deferred", "schedule": 60.0},
     "metric-retention": {"task": "apps.sensor.tasks.expire_metrics", "schedule": 3600.0},
     "verify-sweep": {"task": "apps.verifier.tasks.sweep_verifications", "schedule": 60.0},
     "analyst-scan": {"task": "apps.analyst.tasks.scan", "schedule": 60.0},

@@ -1,4 +1,5 @@
-"""The Gatekeeper's subscribers: WAIT_GATE asks for a decision; parking voids approvals."""
+"""The Gatekeeper's subscribers: WAIT_GATE asks for a decision; parking voids approvals; a
+finished change releases a case the blast radius held back."""
 
 from apps.cases import events
 from apps.cases import workflow as wf
@@ -16,3 +17,13 @@ def on_gate_requested(command) -> None:
 def on_case_transition(event) -> None:
     if event.to_state == wf.PARKED:
         services.approvals_void(case_id=event.case_id, reason=f"case parked: {event.reason}")
+
+
+@events.subscriber("gate.blast_radius", events.CaseTransitioned)
+def on_run_finished(event) -> None:
+    """A change left EXECUTING/VERIFYING: a case the blast radius held back may go."""
+    if event.from_state in (wf.EXECUTING, wf.VERIFYING) and event.to_state in (
+        wf.CLOSED,
+        wf.PARKED,
+    ):
+        services.gate_release_deferred(service=event.service, environment=event.environment)

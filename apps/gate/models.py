@@ -11,8 +11,8 @@ from apps.planner.models import PlanProposed
 
 
 class GateDecision(models.Model):
-    APPROVED, REJECTED, NEEDS_HUMAN = "approved", "rejected", "needs_human"
-    CHOICES = [(APPROVED, APPROVED), (REJECTED, REJECTED), (NEEDS_HUMAN, NEEDS_HUMAN)]
+    APPROVED, REJECTED, NEEDS_HUMAN, DEFERRED = "approved", "rejected", "needs_human", "deferred"
+    CHOICES = [(d, d) for d in (APPROVED, REJECTED, NEEDS_HUMAN, DEFERRED)]
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey(OpsCase, on_delete=models.CASCADE, related_name="gate_decisions")

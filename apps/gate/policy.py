@@ -14,6 +14,7 @@ A policy document (config/gate-policy.yaml, versioned as GatePolicy rows):
         freezes: [{start: "2026-12-21T00:00", end: "2027-01-04T00:00", reason: "year end"}]
         autopilot: supervised          # manual | supervised | low_risk (see AUTOPILOT below)
         on_kill_switch: pause          # pause | rollback: what a run stopped by the switch does
+        max_automated_runs: 1          # blast radius: automated runs in flight per service
         targets:                       # what its plans may touch (apps.gate.targets)
           actions: ["kubernetes.*", "echo.*"]
           kubernetes_namespaces: [prod]
@@ -32,6 +33,10 @@ import cedarpy
 from apps.gate import targets as bounds
 
 APPROVED, REJECTED, NEEDS_HUMAN = "approved", "rejected", "needs_human"
+# An approval the policy would give, held back because the service's automated runs in
+# flight reached the environment's max_automated_runs: re-judged when one of them ends.
+DEFERRED = "deferred"
+DEFAULT_MAX_AUTOMATED_RUNS = 3
 # How far the loop runs without a person (apps.cases.workflow names the same modes):
 # manual — nothing moves on its own; people call each stage (risk rules approve as before);
 # supervised — the loop runs by itself, but every plan waits for a human approval;
@@ -52,6 +57,7 @@ ENVIRONMENT_KEYS = {
     "autopilot",
     "on_kill_switch",
     "targets",
+    "max_automated_runs",
 }
 # Cedar: user policies come first so their ids (policy0, policy1, …) follow the text's order;
 # the trailing permit makes "no forbid applies" mean allow.
@@ -72,6 +78,7 @@ class PlanFacts:
     scripts: tuple[str, ...] = ()
     requester: str = ""
     kill_switch: bool = False  # engaged: nothing is approved without a person
+    automated_in_flight: int = 0  # this service's runs approved by the policy, not yet done
 
 
 @dataclass(frozen=True)
@@ -166,6 +173,16 @@ def evaluate(facts: PlanFacts, policy: Policy, now: datetime) -> Decision:
         doubts.append(f"autopilot for {facts.environment} is supervised: a human approves")
     if doubts:
         return Decision(NEEDS_HUMAN, doubts)
+    cap = rules.get("max_automated_runs", DEFAULT_MAX_AUTOMATED_RUNS)
+    if facts.automated_in_flight >= cap:
+        return Decision(
+            DEFERRED,
+            [
+                f"blast radius: {facts.automated_in_flight} automated run(s) of {facts.service} "
+                f"in {facts.environment} in flight (max_automated_runs {cap}); waiting for one "
+                "to finish"
+            ],
+        )
     return Decision(
         APPROVED,
         [f"risk {facts.risk} ≤ auto-approve maximum {auto_max} for {facts.environment}"],
@@ -267,6 +284,9 @@ def _environment_problems(rules) -> list[str]:
         problems.append("need 0 ≤ auto_approve_max < reject_min ≤ 101")
     if rules.get("outside_window", REJECTED) not in (REJECTED, "reject", NEEDS_HUMAN):
         problems.append("outside_window must be reject or needs_human")
+    cap = rules.get("max_automated_runs", DEFAULT_MAX_AUTOMATED_RUNS)
+    if not isinstance(cap, int) or isinstance(cap, bool) or cap < 0:
+        problems.append("max_automated_runs must be an integer ≥ 0 (0: never run unattended)")
     if rules.get("autopilot", SUPERVISED) not in AUTOPILOT:
         problems.append("autopilot must be one of " + ", ".join(AUTOPILOT))
     if rules.get("on_kill_switch", PAUSE) not in (PAUSE, ROLLBACK):

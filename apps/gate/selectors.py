@@ -112,3 +112,54 @@ def pending_entries() -> list[dict]:
         }
         for c in rows
     ]
+
+
+IN_FLIGHT = (wf.WAIT_GATE, wf.EXECUTING, wf.VERIFYING)
+
+
+def lock_blast_radius(service: str, environment: str) -> None:
+    """Serialize gate evaluations of one service and environment (caller's transaction)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"blast:{service}/{environment}"],
+        )
+
+
+def automated_in_flight(case, *, actor: str) -> int:
+    """Other cases of this service and environment holding an approval the policy gave
+    (`actor`) that is live or was consumed by a run still executing or verifying."""
+    return (
+        PlanApproved.objects.filter(
+            approved_by=actor,
+            voided_at__isnull=True,
+            case__service=case.service,
+            case__environment=case.environment,
+            case__state__in=IN_FLIGHT,
+        )
+        .exclude(case=case)
+        .values("case")
+        .distinct()
+        .count()
+    )
+
+
+def _deferred():
+    latest = GateDecision.objects.filter(case=OuterRef("pk")).order_by("-created_at")
+    return (
+        OpsCase.objects.filter(state=wf.WAIT_GATE)
+        .annotate(last_decision=Subquery(latest.values("decision")[:1]))
+        .filter(last_decision=GateDecision.DEFERRED)
+    )
+
+
+def oldest_deferred(service: str, environment: str):
+    return (
+        _deferred().filter(service=service, environment=environment).order_by("updated_at").first()
+    )
+
+
+def deferred_cases():
+    return list(_deferred().order_by("updated_at")[:500])

@@ -27,7 +27,7 @@ from apps.gate.exceptions import (
     NotAtGate,
 )
 from apps.gate.models import GateDecision, GatePolicy, KillSwitch, KillSwitchFlip, PlanApproved
-from apps.gate.policy import APPROVED, NEEDS_HUMAN, REJECTED, PlanFacts, evaluate
+from apps.gate.policy import APPROVED, DEFERRED, NEEDS_HUMAN, REJECTED, PlanFacts, evaluate
 from apps.gate.policy import validate_document as validate_policy_document
 from apps.planner.models import PlanProposed
 from apps.planner.selectors import latest_plan
@@ -55,8 +55,19 @@ def gate_eval(
                 return None
         plan = _plan_at_gate(case)
         policy = selectors.policy_in_force()
-        facts = _facts(plan, kill_switch=selectors.kill_switch().engaged)
+        # Judged one at a time per service and environment, so two cases never both take
+        # the last automated slot (max_automated_runs).
+        selectors.lock_blast_radius(case.service, case.environment)
+        facts = _facts(
+            plan,
+            kill_switch=selectors.kill_switch().engaged,
+            automated_in_flight=selectors.automated_in_flight(case, actor=SYSTEM_ACTOR),
+        )
         verdict = evaluate(facts, policy.as_policy(), now or timezone.now())
+        if verdict.decision == DEFERRED and _still_deferred(plan):
+            # Still no room: the deferral on record stands; the periodic release asks every
+            # minute and must not add a row each time.
+            return None if case_version is not None else selectors.latest_decision(plan)
         latency_ms = (time.perf_counter() - started) * 1000
         decision = _decide(
             case,
@@ -338,7 +349,14 @@ def _pending(plan: PlanProposed) -> GateDecision:
     return decision
 
 
-def _facts(plan: PlanProposed, *, kill_switch: bool = False) -> PlanFacts:
+def _still_deferred(plan: PlanProposed) -> bool:
+    latest = selectors.latest_decision(plan)
+    return latest is not None and latest.decision == DEFERRED
+
+
+def _facts(
+    plan: PlanProposed, *, kill_switch: bool = False, automated_in_flight: int = 0
+) -> PlanFacts:
     spec = plan.spec
     target = spec.get("target", {})
     touched = targets.plan_targets(spec)  # what the steps touch, not the case's label
@@ -353,6 +371,7 @@ def _facts(plan: PlanProposed, *, kill_switch: bool = False) -> PlanFacts:
         scripts=touched.scripts,
         requester=plan.created_by,
         kill_switch=kill_switch,
+        automated_in_flight=automated_in_flight,
     )
 
 
@@ -424,3 +443,23 @@ def _decide(
         lambda: metrics.gate_decisions_total.labels(decision=outcome, kind=kind).inc()
     )
     return decision
+
+
+def gate_release_deferred(*, service: str, environment: str) -> GateDecision | None:
+    """A run of `service` in `environment` ended: judge again the oldest case the blast
+    radius held back (its latest decision is deferred), if any."""
+    case = selectors.oldest_deferred(service, environment)
+    if case is None:
+        return None
+    return gate_eval(case_id=case.pk, actor=SYSTEM_ACTOR, case_version=case.version)
+
+
+def gate_release_all_deferred() -> int:
+    """The periodic safety net: judge again every deferred case (a release event lost in a
+    crash, or a policy that raised the cap)."""
+    released = 0
+    for case in selectors.deferred_cases():
+        decision = gate_eval(case_id=case.pk, actor=SYSTEM_ACTOR, case_version=case.version)
+        if decision is not None and decision.decision != DEFERRED:
+            released += 1
+    return released

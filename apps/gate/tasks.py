@@ -9,3 +9,10 @@ from apps.gate import services
 def expire_pending_approvals() -> int:
     """Park cases whose pending human approval outlived the policy's TTL (beat, every minute)."""
     return services.gate_expire_pending()
+
+
+@shared_task(ignore_result=True)
+def release_deferred() -> int:
+    """Judge again cases the blast radius held back (beat, every minute; normally a finished
+    run releases the next one at once)."""
+    return services.gate_release_all_deferred()
