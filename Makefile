@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_DATA_DIR ?= $(CURDIR)/var/test
 
 .PHONY: run test lint audit format demo stop migrate shell clean venv \
-	bench-transitions bench-gate bench-exec bench-loop bench-nab fuzz
+	bench-transitions bench-gate bench-exec bench-loop bench-analyst bench-nab fuzz
 
 $(STAMP): requirements.txt requirements.lock.txt
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,9 @@ bench-exec: $(STAMP)
 
 bench-loop: $(STAMP)
 	$(BENCH_ENV) $(PY) -m bench.loop
+
+bench-analyst: $(STAMP)
+	$(BENCH_ENV) $(PY) -m bench.analyst
 
 # NAB (numenta/NAB data, read from NAB_ROOT, default ../shared/nab); no database needed.
 bench-nab: $(STAMP)
