@@ -278,3 +278,19 @@ def test_log_surge_does_not_fire_on_the_usual_count():
 def test_log_surge_does_not_fire_below_min_count():
     verdict = judge("log_surge", [0.1] * 288 + [10])
     assert not verdict.fired
+
+
+# -- the shipped rules --------------------------------------------------------------------------
+
+
+def test_every_shipped_rule_has_valid_params():
+    from pathlib import Path
+
+    import yaml
+
+    shipped = yaml.safe_load((Path(__file__).parent.parent / "rules.yaml").read_text())
+    for entry in shipped:
+        assert entry["kind"] in KINDS, entry["name"]
+        validate_params(entry["kind"], entry["params"])
+    general = [e for e in shipped if e["kind"] == "deviation" and not e["scope"]]
+    assert [e["name"] for e in general] == ["metric-deviation"]
