@@ -36,14 +36,15 @@ DEFAULTS: dict[str, dict] = {
     "threshold": {**COMMON, "for_minutes": 3, "min_points": 3, "op": ">", "threshold": None},
     "deviation": {
         **COMMON,
-        "baseline_minutes": 120,
-        "z": 6.0,
+        "baseline_minutes": 1440,
+        "z": 2.0,
+        "range_factor": 1.0,
         "direction": "both",
         "min_scale_pct": 5.0,
         "min_scale": 0.0,
-        "for_minutes": 2,
-        "min_points": 30,
-        "clear_after": 60,
+        "for_minutes": 1,
+        "min_points": 60,
+        "clear_after": 30,
     },
     "seasonal": {
         **COMMON,
@@ -156,6 +157,7 @@ CHECKS = {
     "min_scale_pct": _number,
     "min_scale": _number,
     "tolerance_pct": _number,
+    "range_factor": _number,
     "rate": lambda v: _number(v, strict=True),
     "min_volume": _number,
     "min_count": lambda v: _number(v, strict=True),
@@ -293,13 +295,24 @@ def _deviation(params: Mapping[str, Any], window: Window) -> Verdict:
     centre = _median(baseline)
     scale = robust_scale(baseline, centre, params)
     direction, limit = params["direction"], params["z"]
-    flags = [v is not None and _outside(_z(v, centre, scale), limit, direction) for v in recent]
-    minutes = _trailing(flags)
+    # Beyond the baseline's own extremes too (range_factor x the median's distance to its
+    # max/min): a value inside what the last day already did is not news, however the
+    # robust z reads on a skewed or cyclic series.
+    high = centre + params["range_factor"] * (baseline[-1] - centre)
+    low = centre - params["range_factor"] * (centre - baseline[0])
+
+    def out(value: float | None) -> bool:
+        if value is None or not _outside(_z(value, centre, scale), limit, direction):
+            return False
+        return (value > high and direction != "down") or (value < low and direction != "up")
+
+    minutes = _trailing([out(v) for v in recent])
     score = _finite(_z(observed, centre, scale))
     fired = minutes >= size
     reason = (
         f"{_fmt(observed)} is {score:+.1f} robust z from the median {_fmt(centre)} "
-        f"of {len(baseline)} minutes (limit {limit:g}) for {minutes} of {size} minutes"
+        f"of {len(baseline)} minutes (limit {limit:g}; range {_fmt(low)} to {_fmt(high)}) "
+        f"for {minutes} of {size} minutes"
     )
     return Verdict(fired, observed, centre, score, minutes, reason)
 
