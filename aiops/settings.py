@@ -461,7 +461,8 @@ LOGGING = {
     },
     # AIOPS_LOG_LEVEL
     "root": {"handlers": ["console"], "level": env("AIOPS_LOG_LEVEL", "INFO")},
-    "loggers": {"pgserver": {"level": "WARNING"}},
+    # drain3 logs every snapshot it takes at INFO: one line per /ingest/logs request.
+    "loggers": {"pgserver": {"level": "WARNING"}, "drain3": {"level": "WARNING"}},
 }
 
 # --- Planner and Gatekeeper (apps.planner, apps.gate) ---
