@@ -7,6 +7,7 @@ its fields. Whether the named case exists is the service's question (it needs th
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,6 +20,8 @@ KINDS = (CASE, FINDING, STEP)
 BODY_FIELDS = {"target", "locators", "note"}
 TARGET_FIELDS = {"kind", "id", "case_id"}
 MAX_TARGET_ID, MAX_NOTE = 100, 2000
+# The spelling the schema's `format: uuid` means (uuid.UUID also takes braces, urn:, no dashes).
+UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ def unpack_body(raw) -> tuple[dict, list[PointError]]:
         PointError(-1, f"target.{name}", "Unknown field.")
         for name in sorted(set(target) - TARGET_FIELDS)
     ]
+    if "case_id" in target and target["case_id"] is None:
+        errors.append(PointError(-1, "target.case_id", "Must be a UUID (or left out)."))
     kwargs = {
         "target_kind": target.get("kind"),
         "target_id": target.get("id"),
@@ -135,10 +140,7 @@ def _target_id(value, fail) -> str:
 def _uuid(value, name: str, fail) -> uuid.UUID | None:
     if isinstance(value, uuid.UUID):
         return value
-    if isinstance(value, str):
-        try:
-            return uuid.UUID(value)
-        except ValueError:
-            pass
+    if isinstance(value, str) and UUID.match(value):
+        return uuid.UUID(value)
     fail(name, "Must be a UUID.")
     return None

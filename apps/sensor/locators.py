@@ -84,16 +84,16 @@ def parse_locator(
         fail("system", "This field is required.")
     elif system not in SYSTEMS:
         fail("system", f"One of {', '.join(SYSTEMS)}.")
-    stream = _text(raw.get("stream"), MAX_STREAM, "stream", fail)
+    stream = _text(raw.get("stream", ""), MAX_STREAM, "stream", fail)
     if stream and not STREAM.match(stream):
         fail("stream", "Letters, digits and _ . * : , - only.")
-    query = _text(raw.get("query"), MAX_QUERY, "query", fail)
-    url = _text(raw.get("url"), MAX_URL, "url", fail)
+    query = _text(raw.get("query", ""), MAX_QUERY, "query", fail)
+    url = _text(raw.get("url", ""), MAX_URL, "url", fail)
     labels = _labels(raw.get("labels", {}), fail)
     for name in REQUIRED[system] if system in SYSTEMS else ():
         if raw.get(name) in (None, ""):
             fail(name, f"Required for system {system}.")
-    if url and system != URL:
+    if "url" in raw and system != URL:
         fail("url", "Only for system url (the other systems' links are rendered).")
     if url and system == URL and not _http_url(url):
         fail("url", "Must be an absolute http(s) URL.")
@@ -104,9 +104,7 @@ def parse_locator(
 
 
 def _text(value, max_length: int, name: str, fail) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
+    if not isinstance(value, str):  # null too: an absent field is "" here
         fail(name, "Must be a string.")
     elif len(value) > max_length:
         fail(name, f"At most {max_length} characters.")
@@ -141,7 +139,7 @@ def _http_url(value: str) -> bool:
 
 
 def _range(raw: dict, system, max_range: timedelta, fail):
-    if system == URL and raw.get("from") is None and raw.get("to") is None:
+    if system == URL and "from" not in raw and "to" not in raw:
         return None, None
     start = parse_moment(raw.get("from"), "from", fail)
     end = parse_moment(raw.get("to"), "to", fail)

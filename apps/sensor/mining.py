@@ -27,6 +27,8 @@ from drain3.template_miner_config import TemplateMinerConfig
 from apps.sensor.models import DrainState
 
 PATTERN_PREFIX = "drain-"
+# Miners kept deserialized per process; any other service's is loaded from its row.
+MAX_CACHED_MINERS = 100
 
 # Masked before mining, so a value never splits a template: the order matters (an IP or a
 # UUID before the bare numbers inside it). Drain3 writes each as <NAME>.
@@ -134,6 +136,8 @@ def mine(service: str, lines: list[str]) -> list[Mined]:
     def keep():
         with _cache_lock:
             _cache[service] = (saved, miner)
+            while len(_cache) > MAX_CACHED_MINERS:  # the least recently used services go
+                _cache.pop(next(iter(_cache)))
 
     transaction.on_commit(keep)
     return mined

@@ -207,9 +207,8 @@ def _pattern_id(value, fail) -> str:
 
 
 def _text(value, max_length: int, field: str, fail, *, required: bool) -> str:
-    if value is None:
-        if required:
-            fail(field, "This field is required.")
+    if value is None:  # absent optional fields arrive as "": this is null
+        fail(field, "This field is required." if required else "Must be a string.")
     elif not isinstance(value, str):
         fail(field, "Must be a string.")
     elif required and not value.strip():
@@ -236,9 +235,8 @@ def _bucket(value, field: str, window: Window, fail) -> datetime:
 
 
 def _whole(value) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return isinstance(value, int) or value.is_integer()
+    # An integer literal only: 4.0 is not one (the schema publishes `integer`).
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _count(value, fail) -> int:

@@ -18,9 +18,9 @@ class TimestampField(serializers.Field):
 class PatternCountSerializer(serializers.Serializer):
     service = serializers.CharField(max_length=100)
     pattern_id = serializers.CharField(max_length=200)
-    template = serializers.CharField(max_length=2000, required=False)
+    template = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     ts = TimestampField(help_text="ISO 8601 timestamp or Unix seconds; counted in its 5 minutes")
-    count = serializers.IntegerField(min_value=0)
+    count = serializers.IntegerField(min_value=0, max_value=10**12)
 
 
 class PatternCountsResultSerializer(serializers.Serializer):
@@ -52,12 +52,20 @@ class LogsResultSerializer(serializers.Serializer):
 
 class LocatorInSerializer(serializers.Serializer):
     system = serializers.ChoiceField(choices=locators.SYSTEMS)
+    # Blank stream and query read as absent.
     stream = serializers.CharField(
-        required=False, help_text="openobserve stream or elasticsearch index pattern"
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="openobserve stream or elasticsearch index pattern",
     )
-    query = serializers.CharField(required=False, help_text="PromQL, LogQL, SQL or KQL")
-    labels = serializers.DictField(child=serializers.CharField(), required=False)
-    url = serializers.URLField(required=False, help_text="only for system url")
+    query = serializers.CharField(
+        required=False, allow_blank=True, max_length=4000, help_text="PromQL, LogQL, SQL or KQL"
+    )
+    labels = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=200), required=False
+    )
+    url = serializers.URLField(required=False, max_length=2000, help_text="only for system url")
 
     def get_fields(self):
         fields = super().get_fields()
@@ -78,7 +86,7 @@ class TargetSerializer(serializers.Serializer):
 class HintInSerializer(serializers.Serializer):
     target = TargetSerializer()
     locators = LocatorInSerializer(many=True)
-    note = serializers.CharField(required=False, max_length=2000)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
 class LocatorSerializer(serializers.ModelSerializer):

@@ -70,3 +70,12 @@ def test_the_body_shape_is_checked_before_its_contents():
     assert kwargs["target_kind"] == "case" and kwargs["locators"] is None
     assert fields_of(unpack_body([])[1]) == [(-1, "")]
     assert fields_of(unpack_body({"target": "case", "locators": []})[1]) == [(-1, "target")]
+
+
+def test_case_ids_are_uuids_in_their_usual_spelling():
+    assert fields_of(check(target_kind="step", target_id="1", case_id=CASE.hex)[1]) == [
+        (-1, "target.case_id")
+    ]
+    assert fields_of(unpack_body({"target": {"kind": "step", "id": "1", "case_id": None}})[1]) == [
+        (-1, "target.case_id")
+    ]

@@ -111,3 +111,12 @@ def test_a_url_locator_is_its_own_link():
 def test_a_system_without_a_configured_ui_has_no_link_and_says_why():
     href, why = render(Locator("loki", query="{}", time_from=START, time_to=END), UiBases())
     assert href is None and "AIOPS_GRAFANA_URL" in why
+
+
+def test_null_is_not_absent():
+    assert fields_of(parse(span(system="prometheus", query="up", stream=None))[1]) == ["stream"]
+    assert fields_of(parse({"system": "url", "url": "https://x.example", "from": None})[1]) == [
+        "from",
+        "to",
+    ]
+    assert fields_of(parse(span(system="prometheus", query="up", url=""))[1]) == ["url"]

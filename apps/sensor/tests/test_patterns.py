@@ -47,8 +47,9 @@ def test_counts_must_be_whole_non_negative_numbers():
         [item(count=-1), item(count="3"), item(count=2.5), item(count=True), item(count=10**13)]
     )
     assert [(e.index, e.field) for e in errors] == [(i, "count") for i in range(5)]
-    parsed, errors = counts([item(count=0), item(count=4.0)])
+    parsed, errors = counts([item(count=0), item(count=4)])
     assert errors == [] and [c.count for c in parsed] == [0, 4]
+    assert counts([item(count=4.0)])[1][0].field == "count"
 
 
 def test_each_error_names_its_index_and_field():
