@@ -172,6 +172,19 @@ CACHES = {
 NATS_URL = env("NATS_URL")
 # PROMETHEUS_URL: the Prometheus server verification queries read
 PROMETHEUS_URL = env("PROMETHEUS_URL")
+# Where people look at evidence: GET /case/{id}/evidence renders each locator as a link into
+# its system's UI (apps/sensor/locators.py). Unset: that system's locators get no link.
+# AIOPS_PROMETHEUS_UI_URL: the Prometheus UI, when not PROMETHEUS_URL (e.g. behind a proxy)
+PROMETHEUS_UI_URL = env("AIOPS_PROMETHEUS_UI_URL")
+# AIOPS_GRAFANA_URL, AIOPS_GRAFANA_LOKI_DATASOURCE: Grafana Explore for loki locators, and the
+# uid of its Loki data source
+GRAFANA_URL = env("AIOPS_GRAFANA_URL")
+GRAFANA_LOKI_DATASOURCE = env("AIOPS_GRAFANA_LOKI_DATASOURCE", "loki")
+# AIOPS_OPENOBSERVE_URL, AIOPS_OPENOBSERVE_ORG: the OpenObserve UI and organization
+OPENOBSERVE_URL = env("AIOPS_OPENOBSERVE_URL")
+OPENOBSERVE_ORG = env("AIOPS_OPENOBSERVE_ORG", "default")
+# AIOPS_KIBANA_URL: Kibana, whose Discover shows elasticsearch locators
+KIBANA_URL = env("AIOPS_KIBANA_URL")
 # Gauges computed at scrape time by /metrics (aiops.ops), named here so the project package
 # needs no import of the apps that own them.
 METRICS_COLLECTORS = [
@@ -208,6 +221,10 @@ CELERY_BEAT_SCHEDULE = {
     "gate-expire-pending": {"task": "apps.gate.tasks.expire_pending_approvals", "schedule": 60.0},
     "gate-release-deferred": {"task": "apps.gate.tasks.release_deferred", "schedule": 60.0},
     "metric-retention": {"task": "apps.sensor.tasks.expire_metrics", "schedule": 3600.0},
+    "log-pattern-retention": {
+        "task": "apps.sensor.tasks.expire_log_patterns",
+        "schedule": 3600.0,
+    },
     "verify-sweep": {"task": "apps.verifier.tasks.sweep_verifications", "schedule": 60.0},
     "analyst-scan": {"task": "apps.analyst.tasks.scan", "schedule": 60.0},
 }
@@ -264,6 +281,8 @@ SPECTACULAR_SETTINGS = {
     # A PATCH body here is a command (a transition), not a partial update: its required
     # fields stay required.
     "COMPONENT_SPLIT_PATCH": False,
+    # One name for a choice set more than one field uses.
+    "ENUM_NAME_OVERRIDES": {"EvidenceTargetKindEnum": "apps.sensor.hints.KINDS"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "aiops.problems.add_problem_responses",
@@ -370,6 +389,23 @@ INGEST_MAX_FUTURE_SECONDS = int(env("AIOPS_INGEST_MAX_FUTURE_SECONDS", "300"))
 # AIOPS_INGEST_MAX_ERRORS_SHOWN: rejected points listed in an ingest answer
 INGEST_MAX_ERRORS_SHOWN = int(env("AIOPS_INGEST_MAX_ERRORS_SHOWN", "100"))
 
+# --- Sensor: logs and evidence hints (apps/sensor, docs/sensor.md) ---
+# AIOPS_LOG_PATTERN_RETENTION_DAYS: log_pattern_5m retention (older buckets are refused too)
+LOG_PATTERN_RETENTION_DAYS = int(env("AIOPS_LOG_PATTERN_RETENTION_DAYS", "14"))
+# AIOPS_INGEST_MAX_PATTERNS: pattern counts one POST /ingest/log-patterns may carry
+INGEST_MAX_PATTERNS = int(env("AIOPS_INGEST_MAX_PATTERNS", "10000"))
+# AIOPS_INGEST_MAX_LOG_LINES, AIOPS_INGEST_MAX_LINE_LENGTH: lines one POST /ingest/logs may
+# carry (all batches together), characters per line. Mining holds the service's Drain3 row
+# lock: the lines cap bounds how long another worker of that service waits.
+INGEST_MAX_LOG_LINES = int(env("AIOPS_INGEST_MAX_LOG_LINES", "5000"))
+INGEST_MAX_LINE_LENGTH = int(env("AIOPS_INGEST_MAX_LINE_LENGTH", "4096"))
+# AIOPS_LOG_PATTERN_MAX_CLUSTERS: templates Drain3 keeps per service (least recently seen go)
+LOG_PATTERN_MAX_CLUSTERS = int(env("AIOPS_LOG_PATTERN_MAX_CLUSTERS", "1000"))
+# AIOPS_HINT_MAX_LOCATORS, AIOPS_HINT_MAX_RANGE_DAYS: locators one hint may carry, and the
+# longest time range one may name
+HINT_MAX_LOCATORS = int(env("AIOPS_HINT_MAX_LOCATORS", "20"))
+HINT_MAX_RANGE_DAYS = int(env("AIOPS_HINT_MAX_RANGE_DAYS", "31"))
+
 # --- Verifier (apps/verifier) ---
 # AIOPS_VERIFY_DELAY_S, AIOPS_VERIFY_WINDOW_S, AIOPS_VERIFY_NO_DATA: defaults for a plan's
 # spec.verify fields (and its checks' no_data) it leaves out: the Planner writes them into
@@ -456,7 +492,8 @@ LOGGING = {
     },
     # AIOPS_LOG_LEVEL
     "root": {"handlers": ["console"], "level": env("AIOPS_LOG_LEVEL", "INFO")},
-    "loggers": {"pgserver": {"level": "WARNING"}},
+    # drain3 logs every snapshot it takes at INFO: one line per /ingest/logs request.
+    "loggers": {"pgserver": {"level": "WARNING"}, "drain3": {"level": "WARNING"}},
 }
 
 # --- Planner and Gatekeeper (apps.planner, apps.gate) ---

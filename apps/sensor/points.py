@@ -120,33 +120,38 @@ def _labels(value, fail) -> dict[str, str]:
 
 
 def _minute(value, earliest: datetime, latest: datetime, fail) -> datetime:
-    moment = None
-    if value is None:
-        fail("ts", "This field is required.")
-    elif isinstance(value, bool):
-        fail("ts", "Must be an ISO 8601 timestamp or Unix seconds.")
-    elif isinstance(value, int | float):
-        if not 0 <= value < 32503680000 or not math.isfinite(value):
-            fail("ts", "Unix seconds out of range.")
-        else:
-            moment = datetime.fromtimestamp(value, tz=UTC)
-    elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            fail("ts", "Not an ISO 8601 timestamp.")
-        else:
-            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    else:
-        fail("ts", "Must be an ISO 8601 timestamp or Unix seconds.")
+    moment = parse_moment(value, "ts", fail)
     if moment is None:
         return datetime.min.replace(tzinfo=UTC)
-    minute = floor_minute(moment.astimezone(UTC))
+    minute = floor_minute(moment)
     if moment > latest:
         fail("ts", f"More than the allowed skew in the future (after {latest.isoformat()}).")
     elif minute < earliest:
         fail("ts", f"Older than the metric retention (before {earliest.isoformat()}).")
     return minute
+
+
+def parse_moment(value, field: str, fail) -> datetime | None:
+    """An ISO 8601 timestamp (with offset; naive means UTC) or Unix seconds → an aware UTC
+    datetime, or None after `fail(field, message)`. Shared by every Sensor payload."""
+    if value is None:
+        fail(field, "This field is required.")
+    elif isinstance(value, bool):
+        fail(field, "Must be an ISO 8601 timestamp or Unix seconds.")
+    elif isinstance(value, int | float):
+        if not 0 <= value < 32503680000 or not math.isfinite(value):
+            fail(field, "Unix seconds out of range.")
+        else:
+            return datetime.fromtimestamp(value, tz=UTC)
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+        except (ValueError, OverflowError):  # OverflowError: year 1 with a positive offset
+            fail(field, "Not an ISO 8601 timestamp.")
+    else:
+        fail(field, "Must be an ISO 8601 timestamp or Unix seconds.")
+    return None
 
 
 def _value(value, fail) -> float:

@@ -1,8 +1,11 @@
-"""Sensor reads other modules may use (the Planner asks what was ever ingested)."""
+"""Sensor reads: for other modules (the Planner asks what was ever ingested) and the API."""
 
 from collections.abc import Iterable
 
-from apps.sensor.models import Metric1m
+from django.db.models import Q
+
+from apps.sensor.hints import canonical_id
+from apps.sensor.models import EvidenceLink, Metric1m
 
 
 def unobserved_metrics(*, service: str, metrics: Iterable[str]) -> set[str]:
@@ -13,3 +16,29 @@ def unobserved_metrics(*, service: str, metrics: Iterable[str]) -> set[str]:
         for metric in set(metrics)
         if not Metric1m.objects.filter(service=service, metric=metric).exists()
     }
+
+
+def case_evidence(case):
+    """The evidence links of a case, oldest first, each with its locator: links to the case
+    itself, to the findings the Orchestrator recorded in `case.labels` (`findings`: a list of
+    ids; `finding`: the first one, an object with an `id`), and to steps of the case."""
+    finding_ids = case_finding_ids(case.labels)
+    targets = Q(target_kind=EvidenceLink.CASE, target_id=str(case.pk))
+    targets |= Q(target_kind=EvidenceLink.STEP, case_id=case.pk)
+    if finding_ids:
+        targets |= Q(target_kind=EvidenceLink.FINDING, target_id__in=finding_ids)
+    return (
+        EvidenceLink.objects.filter(targets).select_related("locator").order_by("created_at", "id")
+    )
+
+
+def case_finding_ids(labels) -> list[str]:
+    """The finding ids a case's labels name; absent or malformed entries name none."""
+    if not isinstance(labels, dict):
+        return []
+    found = labels.get("findings")
+    ids = [i for i in found if isinstance(i, str | int)] if isinstance(found, list) else []
+    first = labels.get("finding")
+    if isinstance(first, dict) and isinstance(first.get("id"), str | int):
+        ids.append(first["id"])
+    return sorted({canonical_id(str(i)) for i in ids if not isinstance(i, bool)})

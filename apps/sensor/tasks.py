@@ -9,3 +9,9 @@ from apps.sensor import services
 def expire_metrics() -> int:
     """Retention of metric_1m (scheduled in CELERY_BEAT_SCHEDULE)."""
     return services.metrics_expire()
+
+
+@shared_task(ignore_result=True)
+def expire_log_patterns() -> int:
+    """Retention of log_pattern_5m (scheduled in CELERY_BEAT_SCHEDULE)."""
+    return services.log_patterns_expire()

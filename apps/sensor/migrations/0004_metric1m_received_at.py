@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sensor', '0002_alter_metric1m_options'),
+        ('sensor', '0003_logs_and_evidence'),
     ]
 
     operations = [
