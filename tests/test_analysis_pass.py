@@ -198,3 +198,75 @@ def test_findings_are_listed_newest_first(viewer_api, seeded):
     response = viewer_api.get("/analyze/findings?status=firing")
     assert response.status_code == 200
     assert response.json()["count"] >= 1
+
+
+def patterns(service, pattern_id, counts, *, last, template="GET /cart <*> ms"):
+    """One count per 5-minute bucket, the last at bucket `last`."""
+    from apps.sensor.patterns import PatternCount
+    from apps.sensor.services import log_patterns_add
+
+    log_patterns_add(
+        counts=[
+            PatternCount(
+                last - timedelta(minutes=5 * (len(counts) - 1 - i)),
+                service,
+                pattern_id,
+                template,
+                c,
+            )
+            for i, c in enumerate(counts)
+            if c
+        ]
+    )
+
+
+LAST_BUCKET = NOW.replace(minute=NOW.minute - NOW.minute % 5) - timedelta(minutes=5)
+AT = LAST_BUCKET + timedelta(minutes=4)  # the bucket's last minute: it is complete
+
+
+@pytest.mark.django_db
+def test_a_new_log_pattern_after_a_day_of_history_is_a_finding(seeded):
+    patterns("checkout", "drain-1", [3] * 300, last=LAST_BUCKET)
+    patterns("checkout", "drain-9", [7], last=LAST_BUCKET, template="panic: nil map <*>")
+    opened = run_pass(at=AT, rule="log-new-pattern").opened
+    assert [(f["kind"], f["metric"]) for f in opened] == [("log_new", "drain-9")]
+    assert "panic: nil map" in opened[0]["summary"]
+
+
+@pytest.mark.django_db
+def test_a_pattern_of_a_service_with_little_history_is_not_called_new(seeded):
+    patterns("checkout", "drain-1", [3] * 10, last=LAST_BUCKET)
+    patterns("checkout", "drain-9", [7], last=LAST_BUCKET)
+    assert run_pass(at=AT, rule="log-new-pattern").opened == []
+
+
+@pytest.mark.django_db
+def test_a_surging_log_pattern_is_a_finding(seeded):
+    patterns("checkout", "drain-2", [*([2] * 20), 60], last=LAST_BUCKET)
+    opened = run_pass(at=AT, rule="log-surge").opened
+    assert [(f["kind"], f["metric"]) for f in opened] == [("log_surge", "drain-2")]
+
+
+@pytest.mark.django_db
+def test_a_log_finding_resolves_when_its_pattern_goes_quiet(seeded):
+    rule = AnalysisRule.objects.get(name="log-surge")
+    rule.params = {**rule.params, "clear_after": 2}
+    rule.save()
+    patterns("checkout", "drain-2", [*([2] * 20), 60], last=LAST_BUCKET)
+    run_pass(at=AT, rule="log-surge")
+    run_pass(at=AT + timedelta(minutes=5), rule="log-surge")
+    resolved = run_pass(at=AT + timedelta(minutes=10), rule="log-surge").resolved
+    assert [f["metric"] for f in resolved] == ["drain-2"]
+
+
+@pytest.mark.django_db
+def test_a_finding_links_its_series_as_evidence_of_its_case(seeded, viewer_api):
+    feed([*noisy(130), 400, 420, 450], labels={"pod": "checkout-1"})
+    run_pass(at=NOW, rule="latency-deviation")
+    deliver_outbox()
+    case = OpsCase.objects.get()
+    results = viewer_api.get(f"/case/{case.pk}/evidence").json()["results"]
+    assert [r["target_kind"] for r in results] == ["finding"]
+    locator = results[0]["locator"]
+    assert locator["system"] == "prometheus"
+    assert locator["query"] == 'http_p95_ms{service="checkout", pod="checkout-1"}'

@@ -19,7 +19,7 @@ from apps.analyst.services import rules_seed_from_file
 from apps.cases.models import CaseTimeline, OpsCase
 from apps.executor.models import ExecRun
 from apps.gate import services as gate_services
-from apps.sensor.models import Metric1m
+from apps.sensor.models import EvidenceLink, Metric1m
 from tests import support
 from tests.conftest import make_user, token_for
 from tests.fakes.kube_api import FakeKubeAPI
@@ -159,6 +159,17 @@ def test_an_injected_latency_anomaly_runs_the_loop_to_closed(platform, kube):
     finding_ids = {str(f.id) for f in AnalysisFinding.objects.filter(service="checkout")}
     assert set(case.labels["findings"]) == finding_ids
     assert ExecRun.objects.get(case=case).status == ExecRun.SUCCEEDED
+    # The evidence chain: case → its findings → the series they judged, as a locator.
+    response = requests.get(
+        f"{platform}/case/{case.pk}/evidence",
+        headers={"Authorization": f"Token {token_for(operator)}"},
+        timeout=30,
+    )
+    chain = response.json()["results"]
+    assert {(r["target_kind"], r["target_id"]) for r in chain} <= {
+        ("finding", i) for i in finding_ids
+    }
+    assert 'http_p95_ms{service="checkout"}' in {r["locator"]["query"] for r in chain}
     assert kube.deployment("staging", "checkout")["spec"]["template"]["metadata"].get(
         "annotations"
     ), "the restart reached the (fake) API server"
@@ -248,6 +259,10 @@ def test_a_firing_alert_from_alertmanager_runs_the_loop_to_closed(platform, aler
         "staging",
     )
     assert case.labels["finding"]["remedy"] == "restart"
+    links = EvidenceLink.objects.filter(target_kind="finding", target_id=str(finding.pk))
+    assert {link.locator.url for link in links} == {
+        "http://prometheus:9090/graph?g0.expr=checkout_p95"
+    }
 
 
 def test_an_alert_resolved_before_any_change_closes_its_case(platform, alertmanager):

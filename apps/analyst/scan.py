@@ -10,8 +10,10 @@ lock; the periodic pass skips when one is running, an on-demand pass waits for i
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import hashlib
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,7 +21,7 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.analyst import episodes, rules
+from apps.analyst import episodes, evidence, metrics, rules
 from apps.analyst.events import FindingsReported
 from apps.analyst.models import FIRING, SOURCE_RULE, AnalysisFinding, AnalysisRule, ScanPass
 from apps.analyst.services import finding_resolve, lock_fingerprints
@@ -28,6 +30,8 @@ from apps.sensor import series as metric_series
 PERIODIC = "periodic"
 SEASON = {"day_ago": timedelta(days=1), "week_ago": timedelta(days=7)}
 METRIC_KINDS = ("threshold", "deviation", "seasonal", "error_rate")
+LOG_KINDS = ("log_new", "log_surge")
+QUIET = rules.Verdict(False, None, None, 0.0, 0, "nothing to judge this pass")
 
 
 @dataclass
@@ -70,30 +74,24 @@ def run_pass(
             result.skipped = "another analysis pass is running"
             return result
         chosen = _rules(rule)
+        params = {r.pk: rules.validate_params(r.kind, r.params) for r in chosen}
         metric_rules = [r for r in chosen if r.kind in METRIC_KINDS]
-        params = {r.pk: rules.validate_params(r.kind, r.params) for r in metric_rules}
-        span = max((rules.lookback(r.kind, params[r.pk]) for r in metric_rules), default=0)
-        start = minute - timedelta(minutes=span - 1)
-        keys = _candidates(periodic, service, start, minute, metric_rules, now)
-        result.series = len(keys)
-        data = metric_series.windows(sorted(keys), start=start, minutes=span) if span else {}
-        seasonal = _seasonal(metric_rules, keys, start, span)
+        log_rules = [r for r in chosen if r.kind in LOG_KINDS]
+        changes = _metric_changes(metric_rules, params, minute, service, periodic, result)
+        changes += _log_changes(log_rules, params, minute, service, result)
         open_findings = {
             f.fingerprint: f
             for f in AnalysisFinding.objects.filter(
-                source=SOURCE_RULE, status=FIRING, rule__in=metric_rules
-            )
+                source=SOURCE_RULE, status=FIRING, rule__in=chosen
+            ).select_related("rule")
+            if not service or f.service == service
         }
-        changes = []
-        for r in metric_rules:
-            for key in keys:
-                if not _in_scope(r, key):
-                    continue
-                verdict = _judge(r, params[r.pk], key, data, seasonal, span)
-                if verdict is None:
-                    continue
-                result.evaluations += 1
-                changes.append((r, key, verdict, _fingerprint(r, key)))
+        # An open finding whose series had nothing to judge this pass is quiet this pass.
+        judged = {fp for *_, fp in changes}
+        changes += [
+            (f.rule, None, QUIET, fp) for fp, f in open_findings.items() if fp not in judged
+        ]
+        result.evaluations = len(changes)
         _apply(changes, open_findings, params, minute, now, result)
         if periodic:
             ScanPass.objects.update_or_create(
@@ -107,7 +105,59 @@ def run_pass(
             )
         result.firing = AnalysisFinding.objects.filter(source=SOURCE_RULE, status=FIRING).count()
     result.seconds = time.perf_counter() - started
+    metrics.pass_seconds.observe(result.seconds)
     return result
+
+
+def _metric_changes(metric_rules, params, minute, service, periodic, result) -> list:
+    span = max((rules.lookback(r.kind, params[r.pk]) for r in metric_rules), default=0)
+    if not span:
+        return []
+    start = minute - timedelta(minutes=span - 1)
+    keys = _candidates(periodic, service, start, minute, metric_rules)
+    result.series += len(keys)
+    data = metric_series.windows(sorted(keys), start=start, minutes=span)
+    seasonal = _seasonal(metric_rules, keys, start, span)
+    labels = {key: json.loads(key[2]) for key in keys}
+    changes = []
+    for r in metric_rules:
+        for key in keys:
+            if _in_scope(r, key, labels[key]):
+                verdict = _judge(r, params[r.pk], key, data, seasonal, span)
+                changes.append((r, key, verdict, _fingerprint(r, key)))
+    return changes
+
+
+def _log_changes(log_rules, params, minute, service, result) -> list:
+    """Log rules judge the last complete 5-minute bucket of every pattern seen lately."""
+    if not log_rules:
+        return []
+    bucket = timedelta(minutes=metric_series.BUCKET)
+    end = minute + timedelta(minutes=1)
+    last = end.replace(minute=end.minute - end.minute % metric_series.BUCKET) - bucket
+    need = max(rules.lookback(r.kind, params[r.pk]) for r in log_rules)
+    recent = max(params[r.pk]["for_minutes"] for r in log_rules)
+    windows = metric_series.pattern_windows(
+        start=last - bucket * (need - 1),
+        buckets=need,
+        recent_from=last - bucket * (recent - 1),
+        service=service or None,
+    )
+    result.series += len(windows)
+    changes = []
+    for r in log_rules:
+        size = rules.lookback(r.kind, params[r.pk])
+        for w in windows:
+            key = (w.service, w.pattern_id, "{}")
+            if not _in_scope(r, key, {}):
+                continue
+            values = w.counts[-min(size, w.history) :]
+            verdict = rules.evaluate(r.kind, params[r.pk], rules.Window(values=values))
+            if verdict.fired:
+                reason = f'pattern {w.pattern_id} "{w.template[:200]}": {verdict.reason}'
+                verdict = dataclasses.replace(verdict, reason=reason)
+            changes.append((r, key, verdict, _fingerprint(r, key)))
+    return changes
 
 
 def _lock(*, wait: bool) -> bool:
@@ -124,19 +174,13 @@ def _rules(name: str) -> list[AnalysisRule]:
     return list(query.order_by("name"))
 
 
-def _candidates(periodic, service, start, minute, metric_rules, now) -> set:
-    if not metric_rules:
-        return set()
+def _candidates(periodic, service, start, minute, metric_rules) -> set:
     if periodic:
         previous = ScanPass.objects.filter(scope=PERIODIC).first()
         since = previous.watermark if previous else start
         keys = set(metric_series.changed_series(since=since))
     else:
         keys = set(metric_series.active_series(start=start, end=minute, service=service or None))
-    # Open findings keep being judged, so they resolve when their series goes quiet.
-    for f in AnalysisFinding.objects.filter(source=SOURCE_RULE, status=FIRING):
-        if not service or f.service == service:
-            keys.add((f.service, f.metric, metric_series.canonical(f.labels)))
     # error_rate divides by its volume series: read it alongside.
     for r in metric_rules:
         if r.kind == "error_rate" and r.volume_metric:
@@ -144,7 +188,7 @@ def _candidates(periodic, service, start, minute, metric_rules, now) -> set:
     return keys
 
 
-def _in_scope(rule: AnalysisRule, key) -> bool:
+def _in_scope(rule: AnalysisRule, key, labels: dict) -> bool:
     service, metric, _ = key
     if rule.scope_service and not fnmatch.fnmatchcase(service, rule.scope_service):
         return False
@@ -152,16 +196,15 @@ def _in_scope(rule: AnalysisRule, key) -> bool:
         return False
     if rule.kind == "error_rate" and metric == rule.volume_metric:
         return False
-    if rule.scope_labels:
-        have = metric_series.SeriesWindow(key=key, start=timezone.now(), values=[]).labels
-        return all(have.get(k) == v for k, v in rule.scope_labels.items())
-    return True
+    return all(labels.get(k) == v for k, v in rule.scope_labels.items())
 
 
 def _seasonal(metric_rules, keys, start, span) -> dict:
     """The same window a day and a week earlier, for series a seasonal rule watches."""
     wanted = sorted(
-        k for k in keys if any(r.kind == "seasonal" and _in_scope(r, k) for r in metric_rules)
+        k
+        for k in keys
+        if any(r.kind == "seasonal" and _in_scope(r, k, json.loads(k[2])) for r in metric_rules)
     )
     if not wanted:
         return {}
@@ -223,8 +266,8 @@ def _apply(changes, open_findings, params, minute, now, result: PassResult) -> N
 
 
 def _open(rule, key, verdict, fp, minute, now) -> AnalysisFinding:
-    service, metric, _ = key
-    return AnalysisFinding.objects.create(
+    service, metric, labels = key
+    finding = AnalysisFinding.objects.create(
         fingerprint=fp,
         source=SOURCE_RULE,
         rule=rule,
@@ -232,7 +275,7 @@ def _open(rule, key, verdict, fp, minute, now) -> AnalysisFinding:
         service=service,
         environment=rule.environment,
         metric=metric,
-        labels=metric_series.SeriesWindow(key=key, start=minute, values=[]).labels,
+        labels=json.loads(labels),
         severity=rule.severity,
         status=FIRING,
         observed=verdict.observed,
@@ -245,3 +288,6 @@ def _open(rule, key, verdict, fp, minute, now) -> AnalysisFinding:
         started_at=minute,
         last_seen_at=now,
     )
+    evidence.attach(finding)
+    metrics.findings_total.labels(source=SOURCE_RULE, kind=rule.kind).inc()
+    return finding

@@ -14,6 +14,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.analyst import evidence
 from apps.analyst.alertmanager import Alert
 from apps.analyst.events import FindingResolved, FindingsReported
 from apps.analyst.models import (
@@ -64,6 +65,7 @@ def _alert_apply(alert: Alert, now: datetime) -> str:
         finding = AnalysisFinding.objects.create(
             **_alert_fields(alert), status=FIRING, started_at=alert.starts_at, last_seen_at=now
         )
+        evidence.attach(finding)
         FindingsReported(case_id="", findings=[finding.as_event()]).emit()
         return "opened"
     if episode is None:

@@ -105,3 +105,61 @@ def _key(row) -> SeriesKey:
         metric,
         canonical(json.loads(labels)) if isinstance(labels, str) else canonical(labels),
     )
+
+
+BUCKET = 5  # minutes per log_pattern_5m bucket
+
+
+@dataclass(frozen=True)
+class PatternWindow:
+    service: str
+    pattern_id: str
+    template: str
+    counts: list[float | None]  # one per bucket from the window's start; None: not seen
+    history: int  # buckets since the service's first bucket in the window (its log history)
+
+
+def pattern_windows(
+    *, start: datetime, buckets: int, recent_from: datetime, service: str | None = None
+) -> list[PatternWindow]:
+    """Counts per 5-minute bucket from `start` for `buckets` buckets, of every pattern seen
+    at or after `recent_from` (a pattern quiet since cannot be new or surging now)."""
+    if buckets <= 0:
+        return []
+    sql = """
+        WITH recent AS (
+            SELECT DISTINCT service, pattern_id FROM log_pattern_5m
+            WHERE bucket >= %(recent)s AND (%(service)s::text IS NULL OR service = %(service)s)
+        ), firsts AS (
+            SELECT service, min(bucket) AS first FROM log_pattern_5m
+            WHERE bucket >= %(start)s AND service IN (SELECT service FROM recent)
+            GROUP BY service
+        )
+        SELECT p.service, p.pattern_id, max(p.template), f.first,
+               array_agg(((extract(epoch FROM p.bucket)
+                           - extract(epoch FROM %(start)s::timestamptz)) / 300)::int),
+               array_agg(p.count)
+        FROM log_pattern_5m p
+        JOIN recent r ON r.service = p.service AND r.pattern_id = p.pattern_id
+        JOIN firsts f ON f.service = p.service
+        WHERE p.bucket >= %(start)s
+          AND p.bucket < %(start)s::timestamptz + make_interval(mins => %(minutes)s)
+        GROUP BY p.service, p.pattern_id, f.first
+    """
+    args = {
+        "start": start,
+        "recent": recent_from,
+        "service": service,
+        "minutes": buckets * BUCKET,
+    }
+    out = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        for svc, pattern, template, first, offsets, counts in cursor.fetchall():
+            row: list[float | None] = [None] * buckets
+            for offset, count in zip(offsets, counts, strict=True):
+                if 0 <= offset < buckets:
+                    row[offset] = float(count)
+            history = buckets - int((first - start).total_seconds() // (BUCKET * 60))
+            out.append(PatternWindow(svc, pattern, template or "", row, history))
+    return out
