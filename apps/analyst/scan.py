@@ -217,7 +217,13 @@ def _seasonal(metric_rules, keys, start, span) -> dict:
 def _judge(rule, params, key, data, seasonal, span) -> rules.Verdict | None:
     need = rules.lookback(rule.kind, params)
     window = data.get(key)
-    values = (window.values if window else [None] * span)[span - need :]
+    if window is None:
+        values = [None] * need
+    elif rule.kind in ("threshold", "deviation"):
+        # They read from the end: the minutes before the series began add nothing.
+        values = window.values[max(span - need, window.first) :]
+    else:  # aligned minute by minute with the day/week ago or the volume series
+        values = window.values[span - need :]
     extra = {}
     if rule.kind == "seasonal":
         for name in SEASON:
