@@ -12,7 +12,7 @@ from apps.cases import workflow as wf
 from apps.cases.models import CaseTimeline, OpsCase, Outbox
 from tests import support
 from tests.conftest import make_user, token_for
-from tests.factories import deliver_outbox, set_autopilot
+from tests.factories import TEMPLATE_TARGETS, deliver_outbox, set_autopilot
 
 STARTS = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
@@ -54,7 +54,16 @@ def post(client, body):
 
 @pytest.fixture
 def supervised(db):
-    set_autopilot("prod", wf.AUTOPILOT_SUPERVISED)
+    """prod without change windows or freezes and rejecting nothing on risk, so the case
+    waits at the gate for a person whatever the hour the suite runs at."""
+    set_autopilot(
+        "prod",
+        wf.AUTOPILOT_SUPERVISED,
+        auto_approve_max=20,
+        reject_min=101,
+        four_eyes=True,
+        targets=TEMPLATE_TARGETS,
+    )
 
 
 @pytest.mark.django_db
@@ -270,3 +279,15 @@ def test_an_alert_without_fingerprint_gets_one_from_its_labels():
     alerts, errors = parse_webhook(raw, mapping=Mapping(), max_alerts=10)
     assert errors == []
     assert len(alerts[0].fingerprint) == 16
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "field, value",
+    [("externalURL", {}), ("status", "pending"), ("truncatedAlerts", "0"), ("commonLabels", [])],
+)
+def test_a_mistyped_group_field_is_refused(ingest_api, field, value):
+    response = post(ingest_api, {**webhook(alert()), field: value})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == field
+    assert AnalysisFinding.objects.count() == 0

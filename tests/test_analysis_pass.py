@@ -16,7 +16,7 @@ from apps.cases import workflow as wf
 from apps.cases.models import OpsCase
 from apps.sensor.points import Point
 from apps.sensor.services import metrics_upsert
-from tests.factories import deliver_outbox, set_autopilot
+from tests.factories import TEMPLATE_TARGETS, deliver_outbox, set_autopilot
 
 NOW = timezone.now().replace(second=0, microsecond=0)
 
@@ -41,7 +41,14 @@ def noisy(n, level=100.0, spread=3.0, seed=7):
 @pytest.fixture
 def seeded(db):
     rules_seed_from_file()
-    set_autopilot("prod", wf.AUTOPILOT_SUPERVISED)
+    set_autopilot(
+        "prod",
+        wf.AUTOPILOT_SUPERVISED,
+        auto_approve_max=20,
+        reject_min=101,
+        four_eyes=True,
+        targets=TEMPLATE_TARGETS,
+    )
 
 
 @pytest.mark.django_db

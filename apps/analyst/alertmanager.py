@@ -84,6 +84,22 @@ def parse_webhook(
         errors.append(
             AlertError(-1, "version", f"Payload version {raw.get('version')!r}; only '4' is read.")
         )
+    for name in ("groupKey", "receiver", "externalURL"):
+        if name in raw and not isinstance(raw[name], str):
+            errors.append(AlertError(-1, name, "Must be a string."))
+    if "status" in raw and raw["status"] not in STATUSES:
+        errors.append(AlertError(-1, "status", "Must be 'firing' or 'resolved'."))
+    if "truncatedAlerts" in raw and (
+        not isinstance(raw["truncatedAlerts"], int) or isinstance(raw["truncatedAlerts"], bool)
+    ):
+        errors.append(AlertError(-1, "truncatedAlerts", "Must be an integer."))
+    for name in ("groupLabels", "commonLabels", "commonAnnotations"):
+        if name in raw:
+            _strings(
+                raw[name],
+                name,
+                lambda field, message: errors.append(AlertError(-1, field, message)),
+            )
     alerts = raw.get("alerts")
     if not isinstance(alerts, list) or not alerts:
         errors.append(AlertError(-1, "alerts", "Must be a non-empty array of alerts."))

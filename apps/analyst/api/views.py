@@ -46,6 +46,45 @@ WEBHOOK_EXAMPLE = {
 }
 
 
+_STRINGS = {"type": "object", "additionalProperties": {"type": "string"}}
+_TEXT = {"type": "string"}
+WEBHOOK_SCHEMA = {
+    "type": "object",
+    "description": "Alertmanager's webhook body, payload version 4 (apps/analyst/alertmanager.py).",
+    "required": ["version", "alerts"],
+    "additionalProperties": False,
+    "properties": {
+        "version": {"type": "string", "enum": ["4"]},
+        "groupKey": _TEXT,
+        "truncatedAlerts": {"type": "integer"},
+        "status": {"type": "string", "enum": ["firing", "resolved"]},
+        "receiver": _TEXT,
+        "groupLabels": _STRINGS,
+        "commonLabels": _STRINGS,
+        "commonAnnotations": _STRINGS,
+        "externalURL": _TEXT,
+        "alerts": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["status", "labels", "startsAt"],
+                "additionalProperties": False,
+                "properties": {
+                    "status": {"type": "string", "enum": ["firing", "resolved"]},
+                    "labels": _STRINGS,
+                    "annotations": _STRINGS,
+                    "startsAt": {"type": "string", "format": "date-time"},
+                    "endsAt": {"type": "string", "format": "date-time"},
+                    "generatorURL": _TEXT,
+                    "fingerprint": {"type": "string", "minLength": 1, "maxLength": 64},
+                },
+            },
+        },
+    },
+}
+
+
 class AlertmanagerWebhookView(APIView):
     """POST /ingest/alertmanager: point an Alertmanager `webhook_config` here with an ingest
     token (`authorization: {type: Token, credentials: …}`). Natural idempotency: an alert
@@ -55,14 +94,7 @@ class AlertmanagerWebhookView(APIView):
     throttle_scope = "ingest"
 
     @extend_schema(
-        request=inline_serializer(
-            "AlertmanagerWebhook",
-            {
-                "version": serializers.CharField(),
-                "status": serializers.CharField(),
-                "alerts": serializers.ListField(child=serializers.DictField()),
-            },
-        ),
+        request={"application/json": WEBHOOK_SCHEMA},
         responses={
             200: inline_serializer(
                 "AlertmanagerResult",
@@ -150,7 +182,7 @@ class AnalyzeRunView(APIView):
 
 
 class FindingSerializer(serializers.ModelSerializer):
-    rule = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    rule = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
 
     class Meta:
         model = AnalysisFinding
