@@ -2,8 +2,10 @@
 
 Six kinds (docs/analyst.md has the long form, with the defaults and the NAB result):
 - threshold   the value compared with a fixed bound (`op`, `threshold`).
-- deviation   robust z of the value against the median of a trailing baseline; the scale has a
-              floor so a flat series (MAD 0) gives finite scores and fires only on a real move.
+- deviation   robust z of the value against the median of a trailing baseline, and beyond the
+              baseline's range; or the same for the mean of the last `mean_minutes` minutes
+              against the baseline's runs of that length (a level shift inside the usual
+              range). The scale has a floor so a flat series (MAD 0) gives finite scores.
 - seasonal    the value against the same minute a day and a week ago, with a relative tolerance
               and a robust one (the usual spread of value - reference over the window).
 - error_rate  errors / requests over the window, fired only with `min_volume` requests.
@@ -42,6 +44,7 @@ DEFAULTS: dict[str, dict] = {
         "direction": "both",
         "min_scale_pct": 5.0,
         "min_scale": 0.0,
+        "mean_minutes": 20,
         "for_minutes": 1,
         "min_points": 60,
         "clear_after": 30,
@@ -150,6 +153,7 @@ CHECKS = {
     "clear_after": _positive_int,
     "baseline_minutes": _positive_int,
     "window_minutes": _positive_int,
+    "mean_minutes": _positive_int,
     "op": _choice(tuple(OPERATORS)),
     "direction": _choice(DIRECTIONS),
     "threshold": _any_number,
@@ -284,10 +288,30 @@ def _threshold(params: Mapping[str, Any], window: Window) -> Verdict:
     return Verdict(fired, observed, bound, score, minutes, reason)
 
 
+def _run_means(values: Sequence[float], size: int) -> list[float]:
+    """The mean of every run of `size` consecutive values (one pass, running sum)."""
+    if len(values) < size:
+        return []
+    total = sum(values[:size])
+    means = [total / size]
+    for i in range(size, len(values)):
+        total += values[i] - values[i - size]
+        means.append(total / size)
+    return means
+
+
+def _extreme_widening(points: int, run: int) -> float:
+    """How much wider the range of `points` single values is than the range of their run
+    means: the expected maximum of n normal draws grows like sqrt(2 ln n), and n values hold
+    only n / run independent runs."""
+    return math.sqrt(math.log(points) / math.log(max(points / run, 2.0)))
+
+
 def _deviation(params: Mapping[str, Any], window: Window) -> Verdict:
-    size = params["for_minutes"]
+    size, run = params["for_minutes"], params["mean_minutes"]
     values = window.values[-lookback("deviation", params) :]
-    baseline = sorted(_present(values[:-size]))
+    history = _present(values[:-size])  # in time order, for the run means
+    baseline = sorted(history)
     recent = list(values[-size:])
     observed = recent[-1] if recent else None
     if len(baseline) < params["min_points"] or observed is None:
@@ -301,18 +325,59 @@ def _deviation(params: Mapping[str, Any], window: Window) -> Verdict:
     high = centre + params["range_factor"] * (baseline[-1] - centre)
     low = centre - params["range_factor"] * (centre - baseline[0])
 
-    def out(value: float | None) -> bool:
-        if value is None or not _outside(_z(value, centre, scale), limit, direction):
+    def beyond(value: float, z: float, top: float, bottom: float) -> bool:
+        if not _outside(z, limit, direction):
             return False
-        return (value > high and direction != "down") or (value < low and direction != "up")
+        return (value > top and direction != "down") or (value < bottom and direction != "up")
 
-    minutes = _trailing([out(v) for v in recent])
+    # The run test: the mean of the last `mean_minutes` minutes against the means of every such
+    # run in the baseline. Averaging shrinks noise by sqrt(run), so a shift that stays inside
+    # the range of single minutes can still take the mean where no run of the day went. Its
+    # range is widened by the extreme-value ratio (fewer independent runs than minutes) and
+    # its z uses scale / sqrt(run), floored like the point scale.
+    # Only runs that end before the judged run begins: the run must not be its own reference.
+    earlier = history[: max(0, len(history) - (run - size))]
+    means = _run_means(earlier, run) if run > 1 else []
+    if means:
+        floor = max(params["min_scale_pct"] / 100 * abs(centre), params["min_scale"])
+        run_scale = max(scale / math.sqrt(run), floor)
+        widen = params["range_factor"] * _extreme_widening(len(earlier), run)
+        run_high = centre + widen * (max(means) - centre)
+        run_low = centre - widen * (centre - min(means))
+
+    def run_mean(end: int) -> float | None:
+        """The mean of the `run` minutes ending at values[end], if all have data."""
+        tail = values[max(0, end - run + 1) : end + 1]
+        if len(tail) < run or any(v is None for v in tail):
+            return None
+        return sum(tail) / run
+
+    judged = []  # (out, mean or None) per recent minute
+    for offset, value in enumerate(recent):
+        if value is None:
+            judged.append((False, None))
+            continue
+        if beyond(value, _z(value, centre, scale), high, low):
+            judged.append((True, None))
+            continue
+        mean = run_mean(len(values) - size + offset) if means else None
+        shifted = mean is not None and beyond(mean, _z(mean, centre, run_scale), run_high, run_low)
+        judged.append((shifted, mean if shifted else None))
+
+    minutes = _trailing([out for out, _ in judged])
     score = _finite(_z(observed, centre, scale))
     fired = minutes >= size
+    last_mean = judged[-1][1]
+    run_note = (
+        f"; the {run}-minute mean {_fmt(last_mean)} is beyond every {run}-minute run of "
+        f"the baseline ({_fmt(run_low)} to {_fmt(run_high)})"
+        if last_mean is not None
+        else ""
+    )
     reason = (
         f"{_fmt(observed)} is {score:+.1f} robust z from the median {_fmt(centre)} "
-        f"of {len(baseline)} minutes (limit {limit:g}; range {_fmt(low)} to {_fmt(high)}) "
-        f"for {minutes} of {size} minutes"
+        f"of {len(baseline)} minutes (limit {limit:g}; range {_fmt(low)} to {_fmt(high)})"
+        f"{run_note} for {minutes} of {size} minutes"
     )
     return Verdict(fired, observed, centre, score, minutes, reason)
 

@@ -131,9 +131,10 @@ def test_deviation_ignores_a_slow_drift():
 
 def test_deviation_on_a_flat_series_scores_finite_and_fires_only_on_the_jump():
     # Once the jump's first minute is in the baseline, the next ones are inside its range: the
-    # episode (clear_after) carries the finding, not a verdict every minute.
+    # episode (clear_after) carries the finding, not a verdict every minute. (The run test,
+    # off here, would also fire while the 20-minute mean keeps climbing.)
     series = [50.0] * 200 + [50.4, 50.0, 49.8, 50.0] + [50.0] * 40 + [80.0] * 5
-    rule = params("deviation", baseline_minutes=120, min_points=30)
+    rule = params("deviation", baseline_minutes=120, min_points=30, mean_minutes=1)
     span = lookback("deviation", rule)
     verdicts = [
         evaluate("deviation", rule, Window(values=series[max(0, i + 1 - span) : i + 1]))
@@ -174,6 +175,51 @@ def test_deviation_direction_up_ignores_drops():
     series = noise(9, 200)
     series[150], series[180] = 40.0, 160.0
     assert deviation_fires(series, rule) == [180]
+
+
+def test_deviation_fires_on_a_level_shift_that_stays_inside_the_usual_range():
+    # A 15 % drop of a noisy level: no single minute leaves the day's range, the 20-minute mean
+    # does (the minutes-only rule, mean_minutes 1, has not fired 20 minutes later).
+    series = noise(10, 300, level=20.0) + noise(11, 20, level=17.0)
+    points_only = params("deviation", baseline_minutes=240, min_points=30, mean_minutes=1)
+    assert [i for i in deviation_fires(series, points_only) if i >= 300] == []
+    fired = deviation_fires(series, params("deviation", baseline_minutes=240, min_points=30))
+    assert [i for i in fired if i >= 300][:1] == [311]
+
+
+def test_deviation_fires_when_spikes_of_the_usual_height_come_more_often():
+    # The same 20-high spike every 50 minutes, then one every 4 minutes.
+    series = [20.0 if i % 50 == 0 else 0.0 for i in range(400)]
+    series += [20.0 if i % 4 == 0 else 0.0 for i in range(40)]
+    fired = deviation_fires(series, params("deviation", baseline_minutes=240, min_points=30))
+    assert fired
+    assert 400 < fired[0] <= 420
+
+
+def test_deviation_run_test_ignores_a_level_the_baseline_already_held():
+    # The same 15 % dip as an hour earlier is inside the baseline's runs; without the earlier
+    # dip the 20-minute mean fires on it.
+    rule = params("deviation", baseline_minutes=300, min_points=30)
+    before = noise(12, 120, level=20.0) + noise(13, 60, level=17.0) + noise(14, 120, level=20.0)
+    again = before + noise(15, 40, level=17.0)
+    assert [i for i in deviation_fires(again, rule) if i >= 315] == []
+    first = noise(12, 300, level=20.0) + noise(15, 40, level=17.0)
+    assert [i for i in deviation_fires(first, rule) if i >= 315]
+
+
+def test_deviation_run_test_says_so_in_the_reason():
+    rule = params("deviation", baseline_minutes=240, min_points=30)
+    values = noise(10, 300, level=20.0) + noise(11, 12, level=17.0)
+    verdict = judge("deviation", values[-lookback("deviation", rule) :], rule)
+    assert verdict.fired
+    assert "20-minute mean" in verdict.reason
+
+
+def test_deviation_run_test_needs_every_minute_of_the_run():
+    rule = params("deviation", baseline_minutes=240, min_points=30)
+    values = noise(10, 300, level=20.0) + noise(11, 12, level=17.0)
+    values[-5] = None
+    assert not judge("deviation", values, rule).fired
 
 
 # -- seasonal -----------------------------------------------------------------------------------
