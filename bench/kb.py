@@ -103,7 +103,7 @@ def main() -> None:
         "",
         f"{len(ids)} documents ({chunks} chunks) from `bench/kb_corpus/docs`, {len(queries)} "
         "queries with known answers (`bench/kb_corpus/queries.yaml`): prose questions, "
-        "paraphrases sharing no content word with their answer, and alert text only "
+        "paraphrases worded away from their answer, and alert text only "
         "(Alertmanager labels and summary). Rank = position of the answer among the distinct "
         f"documents of the top {DEPTH} chunks; MRR counts 0 beyond them. Model "
         f"{embedding.model_name()}, RRF k={selectors.settings.KB_RRF_K}, "
