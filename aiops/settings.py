@@ -517,6 +517,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# AIOPS_LOG_FORMAT: plain (default) or json.
+LOG_FORMAT = env("AIOPS_LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"AIOPS_LOG_FORMAT={LOG_FORMAT!r}: expected plain or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -525,12 +529,20 @@ LOGGING = {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s case=%(case_id)s] "
             "%(message)s"
-        }
+        },
+        # One JSON object per line, for a log pipeline: time, level, logger, message, and
+        # the request, case and trace ids (W3C traceparent) of what the line is about.
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(case_id)s "
+            "%(trace_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": LOG_FORMAT,
             "filters": ["request_id"],
         }
     },

@@ -111,3 +111,29 @@ def test_a_misspelt_boolean_stops_the_start_naming_the_variable():
 def test_inbox_retention_shorter_than_the_events_is_refused():
     done = _import_settings(AIOPS_RETAIN_EVENTS_DAYS="10", AIOPS_RETAIN_INBOX_DAYS="3")
     assert "AIOPS_RETAIN_INBOX_DAYS=3 must be at least AIOPS_RETAIN_EVENTS_DAYS=10" in done.stderr
+
+
+def test_json_logs_carry_the_request_case_and_trace_ids():
+    script = (
+        "import django, logging, json; django.setup();"
+        "from aiops.middleware import request_id_var, case_id_var, trace_id_var;"
+        "request_id_var.set('r1'); case_id_var.set('c1'); trace_id_var.set('t1');"
+        "logging.getLogger('aiops.test').warning('hello')"
+    )
+    from tests.support import child_env
+
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=child_env(AIOPS_LOG_FORMAT="json"),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = json.loads(done.stderr.strip().splitlines()[-1])
+    assert line["message"] == "hello" and line["level"] == "WARNING"
+    assert (line["request_id"], line["case_id"], line["trace_id"]) == ("r1", "c1", "t1")
+
+
+def test_an_unknown_log_format_stops_the_start():
+    assert "AIOPS_LOG_FORMAT='xml'" in _import_settings(AIOPS_LOG_FORMAT="xml").stderr
