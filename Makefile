@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_DATA_DIR ?= $(CURDIR)/var/test
 
 .PHONY: run test lint audit format demo stop migrate shell clean venv \
-	bench-transitions bench-gate bench-exec bench-loop bench-analyst bench-nab bench-kb fuzz
+	bench-transitions bench-gate bench-exec bench-loop bench-analyst bench-nab bench-kb fuzz soak
 
 $(STAMP): requirements.txt requirements.lock.txt
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +78,13 @@ bench-kb: $(STAMP)
 # NAB (numenta/NAB data, read from NAB_ROOT, default ../shared/nab); no database needed.
 bench-nab: $(STAMP)
 	$(PY) -m bench.nab
+
+# The unattended loop with a worker SIGKILLed every 2 s: 1,000 cases (the suite runs 40).
+SOAK_CASES ?= 1000
+
+soak: $(STAMP)
+	AIOPS_SOAK_CASES=$(SOAK_CASES) $(MAKE) -o $(STAMP) test PYTEST_ARGS="tests/test_soak.py -s -p no:cacheprovider" \
+		TEST_DATA_DIR=$(CURDIR)/var/soak
 
 # schemathesis against the live schema of a real gunicorn on var/fuzz (docs/fuzzing.md);
 # FUZZ_EXAMPLES per operation and phase, per role: over 10,000 requests in all.

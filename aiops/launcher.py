@@ -1,4 +1,5 @@
-"""`make run`: migrate, bootstrap the first admin, then web + worker + beat in the foreground.
+"""`make run`: migrate, bootstrap the first admin, then web, the control-plane and the
+execution workers, and beat in the foreground, each restarted if it dies.
 
 Ctrl-C (or SIGTERM) stops every child, then the embedded PostgreSQL and Redis.
 """
@@ -66,16 +67,10 @@ def children() -> dict[str, list[str]]:
             "--access-logfile=-",
             "--graceful-timeout=10",
         ],
-        "worker": [
-            os.path.join(bin_dir, "celery"),
-            "-A",
-            "aiops",
-            "worker",
-            "-Q",
-            "celery,executor",
-            f"--concurrency={os.environ.get('CELERY_CONCURRENCY', '2')}",
-            "--loglevel=INFO",
-        ],
+        # The control plane (relay, deliveries, gate, verification, sweeps) and step
+        # execution in separate pools: a long step never holds up an approval.
+        "worker-control": _worker(bin_dir, settings.CONTROL_QUEUE, "CELERY_CONTROL_CONCURRENCY"),
+        "worker-exec": _worker(bin_dir, settings.EXEC_QUEUE, "CELERY_EXEC_CONCURRENCY"),
         "beat": [
             os.path.join(bin_dir, "celery"),
             "-A",
@@ -87,6 +82,80 @@ def children() -> dict[str, list[str]]:
     }
 
 
+def _worker(bin_dir: str, queue: str, concurrency_env: str) -> list[str]:
+    return [
+        os.path.join(bin_dir, "celery"),
+        "-A",
+        "aiops",
+        "worker",
+        "-Q",
+        queue,
+        f"--hostname={queue}@%h",
+        f"--concurrency={os.environ.get(concurrency_env, '2')}",
+        "--loglevel=INFO",
+    ]
+
+
+class Supervisor:
+    """Keep each child running, as a process manager would: one that dies is started again
+    after a backoff that doubles (1 s … BACKOFF_MAX s) while it keeps dying young, and is
+    reset once it has run STABLE_S. Every exit and restart is logged."""
+
+    BACKOFF_MIN, BACKOFF_MAX, STABLE_S = 1.0, 30.0, 60.0
+
+    def __init__(self, argvs: dict[str, list[str]], stdout, popen=subprocess.Popen, clock=None):
+        self.argvs, self.stdout, self.popen = argvs, stdout, popen
+        self.clock = clock or time.monotonic
+        self.procs: dict[str, subprocess.Popen | None] = {}
+        self.started: dict[str, float] = {}
+        self.backoff = dict.fromkeys(argvs, self.BACKOFF_MIN)
+        self.restart_at: dict[str, float] = {}
+        self.restarts = dict.fromkeys(argvs, 0)
+
+    def start_all(self) -> None:
+        for name in self.argvs:
+            self._start(name)
+
+    def _start(self, name: str) -> None:
+        self.procs[name] = self.popen(self.argvs[name])
+        self.started[name] = self.clock()
+
+    def tick(self) -> None:
+        """Notice exits and start what is due (called every half second)."""
+        now = self.clock()
+        for name, proc in self.procs.items():
+            if proc is not None and proc.poll() is not None:
+                ran = now - self.started[name]
+                if ran >= self.STABLE_S:
+                    self.backoff[name] = self.BACKOFF_MIN
+                delay = self.backoff[name]
+                self.stdout.write(
+                    f"{name} exited with {proc.returncode} after {ran:.0f} s; "
+                    f"restarting in {delay:.0f} s\n"
+                )
+                self.procs[name] = None
+                self.restart_at[name] = now + delay
+                self.backoff[name] = min(self.BACKOFF_MAX, delay * 2)
+        for name, due in list(self.restart_at.items()):
+            if now >= due:
+                del self.restart_at[name]
+                self.restarts[name] += 1
+                self._start(name)
+                self.stdout.write(f"{name} restarted (restart {self.restarts[name]})\n")
+
+    def stop_all(self, timeout: float = 20) -> None:
+        live = [p for p in self.procs.values() if p is not None and p.poll() is None]
+        for proc in live:
+            proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in live:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
 def run(stdout) -> int:
     call_command("migrate", interactive=False, verbosity=0)
     call_command("seed_gate_policy")
@@ -94,7 +163,8 @@ def run(stdout) -> int:
     call_command("collectstatic", interactive=False, verbosity=0)
     bootstrap_admin(stdout)
     reset_metrics_dir()
-    procs = {name: subprocess.Popen(argv) for name, argv in children().items()}
+    supervisor = Supervisor(children(), stdout)
+    supervisor.start_all()
     port = os.environ.get("PORT", "8000")
     stdout.write(f"aiops is up: http://127.0.0.1:{port}/admin/  (Ctrl-C stops everything)\n")
 
@@ -106,27 +176,14 @@ def run(stdout) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    exit_code = 0
     while not stopping:
-        for name, proc in procs.items():
-            if proc.poll() is not None:
-                stdout.write(f"{name} exited with {proc.returncode}; stopping the rest\n")
-                stopping, exit_code = True, 1
+        supervisor.tick()
         time.sleep(0.5)
-    for proc in procs.values():
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 20
-    for proc in procs.values():
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    supervisor.stop_all()
     if settings.EMBEDDED_SERVICES:
         from django.db import connections
 
         connections.close_all()
         embedded.stop_all(settings.DATA_DIR)
         stdout.write("embedded PostgreSQL and Redis stopped\n")
-    return exit_code
+    return 0

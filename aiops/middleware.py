@@ -1,8 +1,10 @@
-"""Request id and case id on every log line of a request or task; the request size limit."""
+"""Request id, case id and trace id on every log line of a request or task; the request size
+limit."""
 
 import contextvars
 import json
 import logging
+import re
 import uuid
 
 from django.conf import settings
@@ -12,6 +14,10 @@ from aiops.problems import PROBLEM_MEDIA_TYPE, problem_body
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 case_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("case_id", default="-")
+trace_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("trace_id", default="-")
+# W3C Trace Context: version-traceid-parentid-flags; the trace id joins our log lines to the
+# caller's trace (a proxy or a client with OpenTelemetry).
+TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 
 class RequestIdMiddleware:
@@ -25,11 +31,14 @@ class RequestIdMiddleware:
         request.request_id = request_id
         token = request_id_var.set(request_id)
         case_token = case_id_var.set("-")
+        trace = TRACEPARENT.match(request.headers.get("traceparent", "").strip().lower())
+        trace_token = trace_id_var.set(trace.group(1) if trace else "-")
         try:
             response = self.get_response(request)
         finally:
             request_id_var.reset(token)
             case_id_var.reset(case_token)
+            trace_id_var.reset(trace_token)
         response["X-Request-ID"] = request_id
         return response
 
@@ -38,6 +47,7 @@ class RequestIdLogFilter(logging.Filter):
     def filter(self, record):
         record.request_id = request_id_var.get()
         record.case_id = case_id_var.get()
+        record.trace_id = trace_id_var.get()
         return True
 
 

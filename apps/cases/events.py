@@ -21,6 +21,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import transaction
 
+from aiops.commit import after_commit
 from aiops.middleware import request_id_var
 from apps.cases.models import Outbox
 
@@ -232,7 +233,7 @@ def emit(*, type: str, subject: str, data: dict, source: str = "") -> Outbox:
     connection = transaction.get_connection()
     # One kick per transaction is enough: the relay drains everything committed.
     if not any(callback is _kick_relay for _, callback, _ in connection.run_on_commit):
-        transaction.on_commit(_kick_relay)
+        after_commit(_kick_relay, what="kicking the relay")
     return row
 
 

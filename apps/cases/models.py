@@ -220,3 +220,24 @@ class Inbox(models.Model):
 
     def __str__(self):
         return f"{self.subscriber} {self.event_id}"
+
+
+class CaseArchive(models.Model):
+    """What stays of a closed case once retention deletes its detail (apps.cases.archive)."""
+
+    case_id = models.UUIDField(primary_key=True)
+    title = models.CharField(max_length=200)
+    service = models.CharField(max_length=100, db_index=True)
+    environment = models.CharField(max_length=50)
+    state = models.CharField(max_length=16)
+    created_at = models.DateTimeField()
+    closed_at = models.DateTimeField()
+    summary = models.JSONField()
+    archived_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "case_archive"
+        ordering = ["-closed_at"]
+
+    def __str__(self):
+        return f"{self.title} ({self.service}/{self.environment}, archived)"

@@ -161,7 +161,7 @@ def fire(case: OpsCase, event: str, *, actor: str, reason: str = "", data: dict 
         ).emit()
     labels = {"event": event, "from": from_state, "to": case.state}
     # Counted only once the transition is durable.
-    transaction.on_commit(metrics.case_transition_total.labels(**labels).inc)
+    transaction.on_commit(metrics.case_transition_total.labels(**labels).inc, robust=True)
     return case
 
 

@@ -39,3 +39,11 @@ def deliver_event(self, subscriber: str, event_id: str) -> str:
         raise self.retry(
             exc=exc, countdown=countdown, max_retries=settings.HANDLER_MAX_RETRIES
         ) from exc
+
+
+@shared_task(ignore_result=True)
+def retention() -> dict:
+    """Bounded growth (beat, hourly): every module's expiry, archive before delete."""
+    from apps.cases.retention import run_retention
+
+    return run_retention()

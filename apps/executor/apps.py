@@ -8,7 +8,11 @@ class ExecutorConfig(AppConfig):
 
     def ready(self):
         from apps.cases.guards import register_guard
-        from apps.executor import handlers, tasks  # noqa: F401  (subscribers, worker signals)
+        from apps.executor import (  # noqa: F401  (subscribers, worker signals)
+            handlers,
+            summary,
+            tasks,
+        )
         from apps.executor.adapters import register_all
         from apps.executor.guards import exec_done
 

@@ -19,7 +19,12 @@ class ExecRun(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey(OpsCase, on_delete=models.CASCADE, related_name="exec_runs")
     plan = models.ForeignKey(
-        "planner.PlanProposed", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        # RESTRICT: a plan that was run stays while its run does; both go with their case.
+        "planner.PlanProposed",
+        null=True,
+        blank=True,
+        on_delete=models.RESTRICT,
+        related_name="+",
     )
     document = models.JSONField(default=dict, blank=True)
     status = models.CharField(
@@ -94,6 +99,9 @@ class ExecStep(models.Model):
     pgid = models.IntegerField(null=True, blank=True)
     proc_start = models.BigIntegerField(null=True, blank=True)
     not_before = models.DateTimeField(null=True, blank=True)
+    # A delay longer than the broker may hold a message (AIOPS_BROKER_MAX_DELAY_S): nothing is
+    # published until not_before; the sweeper publishes it when due.
+    deferred = models.BooleanField(default=False)
     queued_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from aiops.commit import after_commit
 from apps.cases.services import lock_case, timeline_note
 from apps.cases.workflow import EXECUTING
 from apps.executor import metrics, procs
@@ -316,10 +317,14 @@ def sweep_steps() -> dict:
                 metrics.steps_lost_total.inc()
                 step.refresh_from_db()
                 _step_finished(run, step, retryable=gone and step.idempotent)
+    due = ExecStep.objects.filter(status=ExecStep.QUEUED, deferred=True, not_before__lte=now)
+    for step in due:
+        if ExecStep.objects.filter(pk=step.pk, deferred=True).update(deferred=False, queued_at=now):
+            _enqueue(step.message_id)
     stale_before = now - timedelta(seconds=max(settings.EXEC_LEASE_SECONDS, 5))
-    stale = ExecStep.objects.filter(status=ExecStep.QUEUED, queued_at__lt=stale_before).exclude(
-        not_before__gt=stale_before
-    )
+    stale = ExecStep.objects.filter(
+        status=ExecStep.QUEUED, queued_at__lt=stale_before, deferred=False
+    ).exclude(not_before__gt=stale_before)
     republished = 0
     for step in stale:
         # A duplicate of a message still in the queue is harmless: the claim runs it once.
@@ -374,7 +379,10 @@ def _queue_step(
         attempt=attempt,
         queued_at=now,
         not_before=now + timedelta(seconds=delay) if delay else None,
+        deferred=delay > settings.BROKER_MAX_DELAY_S,
     )
+    if step.deferred:
+        return step  # the sweeper publishes it when due
     if publish is None:
         _enqueue_on_commit(step.message_id, delay)
     else:
@@ -389,7 +397,7 @@ def _enqueue(message_id, delay: float = 0) -> None:
 
 
 def _enqueue_on_commit(message_id, delay: float = 0) -> None:
-    transaction.on_commit(lambda: _enqueue(message_id, delay))
+    after_commit(lambda: _enqueue(message_id, delay), what=f"queueing step {message_id}")
 
 
 def _step_finished(
@@ -397,7 +405,10 @@ def _step_finished(
 ) -> None:
     # Registered before the event's relay kick, so the next step's message leaves first.
     publish: list[tuple] = []
-    transaction.on_commit(lambda: [_enqueue(message_id, delay) for message_id, delay in publish])
+    after_commit(
+        lambda: [_enqueue(message_id, delay) for message_id, delay in publish],
+        what="queueing steps",
+    )
     StepFinished(
         case_id=str(run.case_id),
         run_id=str(run.pk),

@@ -1,4 +1,5 @@
-"""Thin Celery tasks of the executor; all routed to the "executor" queue."""
+"""Thin Celery tasks of the executor: steps run on the "executor" queue, the sweeper on the
+control plane's (settings.CELERY_TASK_ROUTES)."""
 
 from celery import shared_task
 

@@ -10,7 +10,10 @@ class GateConfig(AppConfig):
         from aiops import registry
         from apps.cases import autopilot
         from apps.cases.guards import register_guard
-        from apps.gate import handlers  # noqa: F401 — registers the subscribers
+        from apps.gate import (
+            handlers,  # noqa: F401 — registers the subscribers
+            summary,  # noqa: F401 — its summary part and retention
+        )
         from apps.gate.guards import gate_approved
         from apps.gate.selectors import autopilot_for, target_violations
 

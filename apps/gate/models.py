@@ -50,7 +50,8 @@ class PlanApproved(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey(OpsCase, on_delete=models.CASCADE, related_name="approvals")
     plan = models.ForeignKey(PlanProposed, on_delete=models.CASCADE, related_name="approvals")
-    decision = models.ForeignKey(GateDecision, on_delete=models.PROTECT, related_name="+")
+    # RESTRICT: kept while its approval lives; both go together when their case is deleted.
+    decision = models.ForeignKey(GateDecision, on_delete=models.RESTRICT, related_name="+")
     approved_by = models.CharField(max_length=150)
     case_version = models.PositiveIntegerField(default=0)
     policy_version = models.PositiveIntegerField(null=True, blank=True)

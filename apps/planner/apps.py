@@ -8,7 +8,10 @@ class PlannerConfig(AppConfig):
 
     def ready(self):
         from apps.cases.guards import register_guard
-        from apps.planner import handlers  # noqa: F401 — registers the subscriber
+        from apps.planner import (
+            handlers,  # noqa: F401 — registers the subscriber
+            summary,  # noqa: F401 — its summary part and retention
+        )
         from apps.planner.guards import plan_ready
 
         register_guard("plan_ready", plan_ready)

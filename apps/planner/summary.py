@@ -1,0 +1,28 @@
+"""The Planner's part of a closed case's summary (apps.cases.archive)."""
+
+from apps.cases.archive import summary_part
+
+
+@summary_part("plans")
+def plans(case) -> list[dict]:
+    out = []
+    for plan in case.plans.order_by("revision"):
+        spec = plan.document.get("spec", {})
+        out.append(
+            {
+                "revision": plan.revision,
+                "template": plan.template,
+                "risk": plan.risk_score,
+                "by": plan.created_by,
+                "steps": [
+                    f"{s.get('id')}: {s.get('adapter')}.{s.get('action')}"
+                    for s in spec.get("steps", [])
+                ],
+                "rollback": [
+                    f"{s.get('id')}: {s.get('adapter')}.{s.get('action')}"
+                    for s in spec.get("rollback", [])
+                ],
+                "checks": [c.get("name") for c in (spec.get("verify") or {}).get("checks", [])],
+            }
+        )
+    return out
