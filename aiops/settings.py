@@ -563,6 +563,8 @@ GATE_POLICY_FILE = Path(
 )
 
 # --- Librarian (apps.kb, docs/librarian.md) ---
+# AIOPS_PUBLIC_URL: where people reach this aiops (links in case documents).
+PUBLIC_URL = env("AIOPS_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # AIOPS_KB_MODEL: the embedding model's name, stored beside every embedding; change it (with
 # AIOPS_KB_MODEL_PATH) and run `manage.py kb_reindex` to embed every chunk again.
 KB_MODEL = env("AIOPS_KB_MODEL", "all-MiniLM-L6-v2")

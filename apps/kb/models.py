@@ -32,6 +32,9 @@ class KbDoc(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.CharField(max_length=150, blank=True, default="")
+    # A case document's facts (case id, how it ended, the change it made), read back for
+    # GET /case/{id}/similar and the Planner's track record; empty for other kinds.
+    meta = models.JSONField(default=dict, blank=True)
 
     class Meta:
         db_table = "kb_doc"

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from aiops.commit import after_commit
 from apps.kb import chunking, embedding
 from apps.kb.documents import DocIn, check_document
 from apps.kb.exceptions import InvalidDocuments
@@ -54,7 +55,7 @@ def docs_ingest(*, docs: list[DocIn], actor) -> list[Ingested]:
         results = [_ingest_one(doc, name) for doc in docs]
         changed = [r.doc.pk for r in results if r.outcome != UNCHANGED]
         if changed:
-            transaction.on_commit(lambda: queue_embedding(changed))
+            after_commit(lambda: queue_embedding(changed), what="queueing embeddings")
     return results
 
 
