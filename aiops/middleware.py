@@ -1,4 +1,5 @@
-"""Request id and case id on every log line of a request or task; the request size limit."""
+"""Request id and case id on every log line of a request or task; the request size limit;
+the ops endpoints answered before the host check."""
 
 import contextvars
 import json
@@ -32,6 +33,25 @@ class RequestIdMiddleware:
             case_id_var.reset(case_token)
         response["X-Request-ID"] = request_id
         return response
+
+
+class OpsEndpointsMiddleware:
+    """Answers /healthz, /readyz and /metrics before Django checks the Host header.
+
+    Kubelet probes and Prometheus address a pod by its IP, which no DJANGO_ALLOWED_HOSTS
+    names (CommonMiddleware would answer 400); these answers build no URL from the host, so
+    the check protects nothing here. The rest of the site keeps it.
+    """
+
+    def __init__(self, get_response):
+        from aiops import ops
+
+        self.get_response = get_response
+        self.views = {"/healthz": ops.healthz, "/readyz": ops.readyz, "/metrics": ops.metrics}
+
+    def __call__(self, request):
+        view = self.views.get(request.path_info)
+        return view(request) if view else self.get_response(request)
 
 
 class RequestIdLogFilter(logging.Filter):
