@@ -108,6 +108,15 @@ def migrate_under_lock() -> None:
         call_command("seed_analyst_rules")
 
 
+def environment_for(role: str, env: Mapping[str, str]) -> dict[str, str]:
+    """The environment the role's process gets: `all` runs its worker and beat in one
+    container, where the web's /metrics already sums them, and two metrics servers would
+    fight over one port."""
+    if role == "all":
+        return {k: v for k, v in env.items() if k != "AIOPS_WORKER_METRICS_PORT"}
+    return dict(env)
+
+
 def healthcheck_url(role: str, env: Mapping[str, str]) -> str | None:
     """What the image's HEALTHCHECK asks: the web's /healthz, a worker's or beat's metrics
     port when it serves one; None when the role has nothing to ask."""
@@ -165,7 +174,7 @@ def main() -> int:
 
     connections.close_all()
     sys.stdout.flush()
-    os.execvp(command[0], command)  # noqa: S606 — the argv is ours, no shell
+    os.execvpe(command[0], command, environment_for(role, os.environ))  # noqa: S606 — our argv
     return 1  # not reached: execvp replaces this process or raises
 
 

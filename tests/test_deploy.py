@@ -112,6 +112,12 @@ def test_the_entry_point_exits_2_without_a_role():
     assert "AIOPS_ROLE is not set" in result.stderr
 
 
+def test_all_serves_no_worker_metrics_port_as_its_web_sums_its_workers():
+    env = {"AIOPS_WORKER_METRICS_PORT": "9100", "PORT": "8000"}
+    assert entrypoint.environment_for("all", env) == {"PORT": "8000"}
+    assert entrypoint.environment_for("worker-exec", env) == env
+
+
 def test_the_healthcheck_asks_the_web_for_healthz_and_a_worker_for_its_metrics_port():
     assert healthcheck_url("web", {"PORT": "8080"}) == "http://127.0.0.1:8080/healthz"
     assert healthcheck_url("all", {}) == "http://127.0.0.1:8000/healthz"
