@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_DATA_DIR ?= $(CURDIR)/var/test
 
-.PHONY: run test lint audit format demo stop migrate shell clean venv \
+.PHONY: run test lint audit format demo stop migrate shell clean venv image \
 	bench-transitions bench-gate bench-exec bench-loop bench-analyst bench-nab bench-kb fuzz soak
 
 $(STAMP): requirements.txt requirements.lock.txt
@@ -94,6 +94,12 @@ FUZZ_ENV := AIOPS_DATA_DIR=$(CURDIR)/var/fuzz AIOPS_TEST_APPS=1
 fuzz: $(STAMP)
 	$(FUZZ_ENV) AIOPS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m scripts.fuzz; \
 	status=$$?; $(FUZZ_ENV) $(PY) -m aiops.embedded stop; exit $$status
+
+# The one image of every role (docs/operations.md); needs a Docker engine. IMAGE=name:tag
+IMAGE ?= aiops:latest
+
+image:
+	docker build -f docker/Dockerfile -t $(IMAGE) .
 
 # The seed's closed loop over HTTP against a running `make run` (see README).
 demo: $(STAMP)

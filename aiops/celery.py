@@ -22,6 +22,26 @@ def _prepare_process(**kwargs) -> None:
     bootstrap.prepare()
 
 
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _serve_metrics(**kwargs) -> None:
+    """Serve this worker's (or beat's) counters when settings.WORKER_METRICS_PORT is set.
+
+    From the main process, summed over its pool's processes (they share its multiprocess
+    dir); the scrape-time gauges (settings.METRICS_COLLECTORS) stay with the web's /metrics.
+    Prometheus's `up` of this target says the worker or beat is alive.
+    """
+    from django.conf import settings
+
+    if not settings.WORKER_METRICS_PORT:
+        return
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(settings.PROMETHEUS_MULTIPROC_DIR))
+    start_http_server(settings.WORKER_METRICS_PORT, registry=registry)
+
+
 app = Celery("aiops")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

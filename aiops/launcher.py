@@ -91,7 +91,7 @@ def _worker(bin_dir: str, queue: str, concurrency_env: str) -> list[str]:
         "-Q",
         queue,
         f"--hostname={queue}@%h",
-        f"--concurrency={os.environ.get(concurrency_env, '2')}",
+        f"--concurrency={os.environ.get(concurrency_env) or os.environ.get('CELERY_CONCURRENCY', '2')}",
         "--loglevel=INFO",
     ]
 

@@ -8,3 +8,6 @@ conflict_total = Counter(
 idempotent_replay_total = Counter(
     "idempotent_replay_total", "Requests answered from a stored Idempotency-Key response"
 )
+readiness_failures_total = Counter(
+    "readiness_check_failures_total", "/readyz checks that failed, by check", ["check"]
+)

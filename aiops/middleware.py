@@ -1,5 +1,5 @@
 """Request id, case id and trace id on every log line of a request or task; the request size
-limit."""
+limit; the ops endpoints answered before the host check."""
 
 import contextvars
 import json
@@ -41,6 +41,25 @@ class RequestIdMiddleware:
             trace_id_var.reset(trace_token)
         response["X-Request-ID"] = request_id
         return response
+
+
+class OpsEndpointsMiddleware:
+    """Answers /healthz, /readyz and /metrics before Django checks the Host header.
+
+    Kubelet probes and Prometheus address a pod by its IP, which no DJANGO_ALLOWED_HOSTS
+    names (CommonMiddleware would answer 400); these answers build no URL from the host, so
+    the check protects nothing here. The rest of the site keeps it.
+    """
+
+    def __init__(self, get_response):
+        from aiops import ops
+
+        self.get_response = get_response
+        self.views = {"/healthz": ops.healthz, "/readyz": ops.readyz, "/metrics": ops.metrics}
+
+    def __call__(self, request):
+        view = self.views.get(request.path_info)
+        return view(request) if view else self.get_response(request)
 
 
 class RequestIdLogFilter(logging.Filter):

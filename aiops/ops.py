@@ -6,6 +6,8 @@ from django.http import HttpResponse, JsonResponse
 from django.utils.module_loading import import_string
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 
+from aiops.metrics import readiness_failures_total
+
 
 def healthz(request):
     return JsonResponse({"status": "ok"})
@@ -13,6 +15,9 @@ def healthz(request):
 
 def readyz(request):
     checks = {"database": _check_database(), "broker": _check_broker()}
+    for check, value in checks.items():
+        if value != "ok":  # probes call this every few seconds: the alert reads the rate
+            readiness_failures_total.labels(check=check).inc()
     ready = all(value == "ok" for value in checks.values())
     return JsonResponse(
         {"status": "ok" if ready else "unavailable", **checks}, status=200 if ready else 503

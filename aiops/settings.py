@@ -125,6 +125,9 @@ if env_bool("AIOPS_TEST_APPS"):
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "aiops.middleware.RequestIdMiddleware",
+    # Probes and scrapers come by pod IP: answered before the host check (and the HTTPS
+    # redirect, which SECURE_REDIRECT_EXEMPT spares them from anyway).
+    "aiops.middleware.OpsEndpointsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "aiops.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -217,6 +220,11 @@ METRICS_COLLECTORS = [
     "apps.cases.metrics.OutboxCollector",
     "apps.gate.metrics.KillSwitchCollector",
 ]
+
+# AIOPS_WORKER_METRICS_PORT: a Celery worker or beat process serves its own processes'
+# counters on this port (any path; 0: not). Where web and workers share no data dir (one
+# container each), Prometheus scrapes each; under `make run` the web's /metrics has them all.
+WORKER_METRICS_PORT = int(env("AIOPS_WORKER_METRICS_PORT", "0"))
 
 # --- Celery ---
 CELERY_BROKER_URL = REDIS_URL
@@ -511,7 +519,9 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+# AIOPS_STATIC_ROOT: where collectstatic puts the admin's and API docs' files (the image
+# collects them at build, outside its data dir)
+STATIC_ROOT = Path(env("AIOPS_STATIC_ROOT", str(DATA_DIR / "static")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
