@@ -83,6 +83,7 @@ def children() -> dict[str, list[str]]:
 
 
 def _worker(bin_dir: str, queue: str, concurrency_env: str) -> list[str]:
+    concurrency = os.environ.get(concurrency_env) or os.environ.get("CELERY_CONCURRENCY", "2")
     return [
         os.path.join(bin_dir, "celery"),
         "-A",
@@ -91,7 +92,7 @@ def _worker(bin_dir: str, queue: str, concurrency_env: str) -> list[str]:
         "-Q",
         queue,
         f"--hostname={queue}@%h",
-        f"--concurrency={os.environ.get(concurrency_env) or os.environ.get('CELERY_CONCURRENCY', '2')}",
+        f"--concurrency={concurrency}",
         "--loglevel=INFO",
     ]
 
