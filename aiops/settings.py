@@ -573,6 +573,9 @@ GATE_POLICY_FILE = Path(
 )
 
 # --- Librarian (apps.kb, docs/librarian.md) ---
+# AIOPS_PLANNER_REFERENCES: the Planner asks the Librarian for runbooks, similar cases and
+# their track record with every plan it stores.
+PLANNER_REFERENCES = env_bool("AIOPS_PLANNER_REFERENCES", True)
 # AIOPS_PUBLIC_URL: where people reach this aiops (links in case documents).
 PUBLIC_URL = env("AIOPS_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # AIOPS_KB_MODEL: the embedding model's name, stored beside every embedding; change it (with

@@ -24,6 +24,12 @@ class PlanProposed(models.Model):
     )
     # The case's version when proposed: the Planner proposes once per pass through PLANNING.
     case_version = models.PositiveIntegerField(default=0)
+    # From the Librarian at proposal time: the runbooks that cover the case (document,
+    # section, score, rollback hint), the most similar past cases, and how each kind of
+    # change fared on them (docs/librarian.md).
+    references = models.JSONField(default=list, blank=True)
+    similar_cases = models.JSONField(default=list, blank=True)
+    track_record = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -10,6 +10,8 @@ from django.utils import timezone
 from aiops import registry
 from apps.cases import workflow as wf
 from apps.cases.services import lock_case, timeline_note
+from apps.kb import loop as kb_loop
+from apps.kb.handlers import case_url as kb_case_url
 from apps.planner import dsl, metrics, selectors, templates
 from apps.planner.defaults import plan_defaults
 from apps.planner.events import PlanProposedEvent, PlanWaiting
@@ -83,6 +85,7 @@ def plan_generate(
         document["metadata"]["risk"] = {"score": score, "factors": factors}
         revision = (case.plans.aggregate(top=Max("revision"))["top"] or 0) + 1
         risk = document["metadata"]["risk"]
+        knowledge = _knowledge(case)
         plan = PlanProposed.objects.create(
             case=case,
             revision=revision,
@@ -93,6 +96,7 @@ def plan_generate(
             created_by=actor,
             requested_by=requested_by,
             case_version=case.version,
+            **knowledge,
         )
         missing = dsl.missing_parts(document)
         timeline_note(
@@ -193,6 +197,19 @@ def _check_bounds(document: dict, case) -> None:
             + "; ".join(f"{e['path']}: {e['message']}" for e in errors),
             errors=errors,
         )
+
+
+def _knowledge(case) -> dict:
+    """What the Librarian knows about this case's symptoms (empty when switched off)."""
+    if not settings.PLANNER_REFERENCES:
+        return {}
+    query = kb_loop.case_query(case)
+    similar = kb_loop.similar_cases(query, exclude_url=kb_case_url(case.pk))
+    return {
+        "references": kb_loop.references(query),
+        "similar_cases": similar,
+        "track_record": kb_loop.track_record(similar),
+    }
 
 
 def _from_template(case, template: str, params: dict, *, now, failures: int) -> dict:

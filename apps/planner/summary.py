@@ -3,6 +3,12 @@
 from apps.cases.archive import summary_part
 
 
+def change_of(document: dict, template: str) -> str:
+    """What kind of change a plan makes: its incident remedy, its template, or "custom"."""
+    incident = (document.get("metadata") or {}).get("incident") or {}
+    return incident.get("remedy") or template or "custom"
+
+
 @summary_part("plans")
 def plans(case) -> list[dict]:
     out = []
@@ -12,6 +18,7 @@ def plans(case) -> list[dict]:
             {
                 "revision": plan.revision,
                 "template": plan.template,
+                "change": change_of(plan.document, plan.template),
                 "risk": plan.risk_score,
                 "by": plan.created_by,
                 "steps": [

@@ -5,17 +5,26 @@ GET /kb/search is read by any role that reads."""
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiExample, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aiops.actors import actor_name
 from aiops.idempotency import IDEMPOTENCY_KEY, idempotent
-from apps.kb import selectors, services
+from apps.cases.selectors import case_get
+from apps.kb import loop, selectors, services
 from apps.kb.api import serializers as shapes
 from apps.kb.documents import parse_documents
 from apps.kb.exceptions import InvalidDocuments, InvalidSearch
+from apps.kb.handlers import case_url
 
 
 class IngestView(APIView):
@@ -79,3 +88,34 @@ class SearchView(APIView):
             mode=params["mode"],
         )
         return Response(shapes.SearchResultSerializer({"hits": hits}).data)
+
+
+class SimilarCasesView(APIView):
+    """GET /case/{id}/similar?k=: the closed cases most like this one (their case documents),
+    each with how it ended and the change it made."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("k", int, description="how many (1 to 20, default 5)", required=False)
+        ],
+        responses={
+            200: inline_serializer(
+                "SimilarCases",
+                {
+                    "query": drf_serializers.CharField(),
+                    "cases": drf_serializers.ListField(child=drf_serializers.DictField()),
+                    "track_record": drf_serializers.DictField(),
+                },
+            )
+        },
+    )
+    def get(self, request, case_id):
+        case = case_get(case_id)
+        raw = request.query_params.get("k", "5")
+        if not raw.isdigit() or not 1 <= int(raw) <= 20:
+            raise InvalidSearch("k must be an integer from 1 to 20.", errors={"k": [raw[:20]]})
+        query = loop.case_query(case)
+        similar = loop.similar_cases(query, k=int(raw), exclude_url=case_url(case.pk))
+        return Response(
+            {"query": query, "cases": similar, "track_record": loop.track_record(similar)}
+        )

@@ -1,0 +1,38 @@
+"""The Librarian's subscriber: a case that closes (from VERIFYING or from PARKED) becomes a
+"case" document — its summary — so later cases with the same symptoms find it."""
+
+from django.conf import settings
+
+from apps.cases import events
+from apps.cases import workflow as wf
+from apps.cases.archive import case_summary
+from apps.cases.models import OpsCase
+from apps.kb import casedoc
+from apps.kb.models import KbDoc
+from apps.kb.services import doc_ingest
+
+ACTOR = "system:librarian"
+
+
+def case_url(case_id) -> str:
+    return f"{settings.PUBLIC_URL}/case/{case_id}"
+
+
+@events.subscriber("kb.archive_case", events.CaseTransitioned)
+def on_case_closed(event) -> None:
+    if event.to_state != wf.CLOSED:
+        return
+    case = OpsCase.objects.filter(pk=event.case_id).first()
+    if case is None:
+        return
+    summary = case_summary(case)
+    title, body = casedoc.markdown(summary)
+    doc = doc_ingest(
+        title=title,
+        kind="case",
+        body=body,
+        services=[case.service],
+        source_url=case_url(case.pk),
+        actor=ACTOR,
+    )
+    KbDoc.objects.filter(pk=doc.pk).update(meta=casedoc.meta_of(summary))
