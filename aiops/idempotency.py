@@ -14,7 +14,8 @@ import json
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import DateTimeField, Func, IntegerField
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
@@ -80,6 +81,10 @@ def claim(*, owner, key: str, method: str, path: str, print_: str) -> Idempotenc
                 path=path,
                 fingerprint=print_,
                 expires_at=now + timedelta(seconds=settings.IDEMPOTENCY_TTL_SECONDS),
+                backend_pid=Func(function="pg_backend_pid", output_field=IntegerField()),
+                server_started_at=Func(
+                    function="pg_postmaster_start_time", output_field=DateTimeField()
+                ),
             )
     except IntegrityError:
         pass
@@ -94,13 +99,27 @@ def claim(*, owner, key: str, method: str, path: str, print_: str) -> Idempotenc
             metrics.idempotent_replay_total.inc()
             return _replay(record)
         abandoned_before = now - timedelta(seconds=settings.IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS)
-        if record.created_at > abandoned_before:
+        if record.created_at > abandoned_before and _claimer_alive(record):
             metrics.conflict_total.labels(kind="idempotency").inc()
             raise IdempotencyInFlight("Retry after the first request completes.")
         # The first request died without an answer: this one takes the key over.
         record.created_at = now
         record.save(update_fields=["created_at"])
         return record
+
+
+def _claimer_alive(record: Idempotency) -> bool:
+    """Is the database session that claimed the key still there? Not after a server restart
+    (another start time) nor once its connection closed (its pid is gone)."""
+    if record.backend_pid is None:
+        return True  # not known: wait out the timeout
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_postmaster_start_time() = %s AND EXISTS "
+            "(SELECT 1 FROM pg_stat_activity WHERE pid = %s)",
+            [record.server_started_at, record.backend_pid],
+        )
+        return bool(cursor.fetchone()[0])
 
 
 def complete(record: Idempotency, response: Response) -> None:

@@ -21,6 +21,11 @@ class Idempotency(models.Model):
     response_headers = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)
+    # Which database session holds an in-flight claim: a twin whose first request's session
+    # is gone (its worker died, the server restarted) takes the key over at once instead of
+    # waiting out AIOPS_IDEMPOTENCY_IN_FLIGHT_TIMEOUT.
+    backend_pid = models.IntegerField(null=True, blank=True)
+    server_started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "idempotency"

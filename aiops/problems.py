@@ -6,7 +6,10 @@ each a stable `type` URI, a status and extra members, rendered as application/pr
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
@@ -20,6 +23,7 @@ class ProblemJSONRenderer(JSONRenderer):
 
 
 PROBLEM_MEDIA_TYPE = ProblemJSONRenderer.media_type
+log = logging.getLogger(__name__)
 
 
 class Problem(Exception):
@@ -74,6 +78,31 @@ def problem_body(*, status_code: int, slug: str, title: str, detail, instance: s
     return body
 
 
+def _connection_lost(exc) -> bool:
+    """An OperationalError/InterfaceError of the connection itself (server gone, restarting,
+    refusing), not of the statement (a deadlock, a serialization failure: those are bugs
+    or races the caller's code handles)."""
+    from django.db import InterfaceError, OperationalError
+
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    text = str(exc).lower()
+    return any(
+        marker in text
+        for marker in (
+            "connection",
+            "server closed",
+            "terminating",
+            "shutting down",
+            "starting up",
+            "could not connect",
+            "no such file",
+        )
+    )
+
+
 def exception_handler(exc, context):
     request = context.get("request")
     instance = request.path if request is not None else ""
@@ -89,6 +118,24 @@ def exception_handler(exc, context):
             **exc.extra,
         )
         return _as_problem(Response(body, status=exc.status))
+    if isinstance(exc, DatabaseError) and _connection_lost(exc):
+        # PostgreSQL restarting or out of reach: the transaction rolled back whole; the
+        # client may retry (with its Idempotency-Key, to be safe).
+        from django.db import connection
+        from rest_framework.response import Response
+
+        log.warning("database unavailable: %s", exc)
+        connection.close_if_unusable_or_obsolete()
+        body = problem_body(
+            status_code=503,
+            slug="database-unavailable",
+            title="The database is unavailable",
+            detail="Nothing was written. Retry shortly (with the same Idempotency-Key).",
+            instance=instance,
+        )
+        response = _as_problem(Response(body, status=503))
+        response["Retry-After"] = "1"
+        return response
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages

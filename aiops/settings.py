@@ -71,6 +71,10 @@ AIOPS_ENV = env("AIOPS_ENV", "development")
 if AIOPS_ENV not in {"development", "production"}:
     raise ImproperlyConfigured(f"AIOPS_ENV must be development or production, not {AIOPS_ENV!r}")
 PRODUCTION = AIOPS_ENV == "production"
+# Production takes its key from the environment only: every replica must sign with the same
+# one, and none may fall back to a file it made itself.
+if PRODUCTION and not env("DJANGO_SECRET_KEY"):
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when AIOPS_ENV=production")
 # AIOPS_SECURE_COOKIES: session and CSRF cookies travel over HTTPS only (production: on)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("AIOPS_SECURE_COOKIES", PRODUCTION)
 # AIOPS_HSTS_SECONDS: Strict-Transport-Security max-age, 0 = no header (production: a year).

@@ -137,3 +137,8 @@ def test_json_logs_carry_the_request_case_and_trace_ids():
 
 def test_an_unknown_log_format_stops_the_start():
     assert "AIOPS_LOG_FORMAT='xml'" in _import_settings(AIOPS_LOG_FORMAT="xml").stderr
+
+
+def test_production_without_a_secret_key_refuses_to_start():
+    done = _import_settings(AIOPS_ENV="production", DJANGO_SECRET_KEY="")
+    assert "DJANGO_SECRET_KEY must be set when AIOPS_ENV=production" in done.stderr
