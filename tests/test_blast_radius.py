@@ -109,3 +109,11 @@ def test_the_periodic_release_lets_deferred_cases_go_once_there_is_room(operator
     assert gate_release_all_deferred() == 1
     factories.deliver_outbox(skip={factories.EXEC_START})
     assert OpsCase.objects.get(pk=second.pk).state == wf.EXECUTING
+
+
+def test_a_person_may_approve_what_the_blast_radius_holds_back(operator, capped):
+    at_gate(operator, "first")
+    second = at_gate(operator, "second")
+    assert OpsCase.objects.get(pk=second.pk).state == wf.WAIT_GATE
+    approved = factories.approve(second, skip={factories.EXEC_START})
+    assert approved.state == wf.EXECUTING

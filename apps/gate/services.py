@@ -340,7 +340,9 @@ def _plan_at_gate(case) -> PlanProposed:
 
 def _pending(plan: PlanProposed) -> GateDecision:
     decision = selectors.latest_decision(plan)
-    if decision is None or decision.decision != NEEDS_HUMAN:
+    # A plan the blast radius holds back (deferred) may be approved by a person too: the cap
+    # bounds what runs unattended, not what people decide.
+    if decision is None or decision.decision not in (NEEDS_HUMAN, DEFERRED):
         raise NoPendingApproval(
             f"Plan revision {plan.revision} is not waiting for a human decision; "
             "POST /gate/eval first.",
