@@ -65,7 +65,7 @@ def argv_for(role: str, env: Mapping[str, str]) -> list[str]:
     if role == "worker-control":
         return [*celery, "worker", "-Q", "celery", "--hostname=control@%h", *worker_options]
     if role == "worker-exec":
-        return [*celery, "worker", "-Q", "executor", "--hostname=exec@%h", *worker_options]
+        return [*celery, "worker", "-Q", "executor,kb", "--hostname=exec@%h", *worker_options]
     if role == "beat":
         return [*celery, "beat", f"--scheduler={BEAT_SCHEDULER}", f"--loglevel={log_level}"]
     if role == "all":

@@ -70,7 +70,9 @@ def children() -> dict[str, list[str]]:
         # The control plane (relay, deliveries, gate, verification, sweeps) and step
         # execution in separate pools: a long step never holds up an approval.
         "worker-control": _worker(bin_dir, settings.CONTROL_QUEUE, "CELERY_CONTROL_CONCURRENCY"),
-        "worker-exec": _worker(bin_dir, settings.EXEC_QUEUE, "CELERY_EXEC_CONCURRENCY"),
+        "worker-exec": _worker(
+            bin_dir, f"{settings.EXEC_QUEUE},{settings.KB_QUEUE}", "CELERY_EXEC_CONCURRENCY"
+        ),
         "beat": [
             os.path.join(bin_dir, "celery"),
             "-A",
@@ -91,7 +93,7 @@ def _worker(bin_dir: str, queue: str, concurrency_env: str) -> list[str]:
         "worker",
         "-Q",
         queue,
-        f"--hostname={queue}@%h",
+        f"--hostname={queue.split(',')[0]}@%h",
         f"--concurrency={concurrency}",
         "--loglevel=INFO",
     ]

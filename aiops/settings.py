@@ -266,8 +266,13 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # Two pools: the control plane (relay, deliveries, gate, verification, sweeps) on "celery";
 # step execution alone on "executor", so no step can starve approvals or deliveries.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CONTROL_QUEUE, EXEC_QUEUE = "celery", "executor"
-CELERY_TASK_ROUTES = {"apps.executor.tasks.run_step": {"queue": EXEC_QUEUE}}
+# Embedding (the Librarian's CPU-heavy batches) has its own queue, consumed by the
+# execution workers, so it never holds up the control plane either.
+CONTROL_QUEUE, EXEC_QUEUE, KB_QUEUE = "celery", "executor", "kb"
+CELERY_TASK_ROUTES = {
+    "apps.executor.tasks.run_step": {"queue": EXEC_QUEUE},
+    "apps.kb.tasks.*": {"queue": KB_QUEUE},
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay-sweep": {"task": "apps.cases.tasks.relay_outbox", "schedule": 5.0},

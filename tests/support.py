@@ -118,7 +118,7 @@ class Process:
                 self.kill()
 
 
-def celery_worker(queues: str = "celery,executor", concurrency: int = 2, **env: str) -> Process:
+def celery_worker(queues: str = "celery,executor,kb", concurrency: int = 2, **env: str) -> Process:
     argv = [
         str(BIN / "celery"),
         "-A",
@@ -162,7 +162,7 @@ def broker_idle() -> bool:
     client = redis.Redis(
         unix_socket_path=settings.CELERY_BROKER_URL.removeprefix("redis+socket://")
     )
-    queued = sum(client.llen(queue) for queue in ("celery", "executor"))
+    queued = sum(client.llen(queue) for queue in ("celery", "executor", "kb"))
     return queued == 0 and client.hlen("unacked") == 0
 
 

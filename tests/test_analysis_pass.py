@@ -100,7 +100,9 @@ def test_a_repeated_pass_opens_no_second_finding_for_one_episode(seeded):
 @pytest.mark.django_db
 def test_a_finding_resolves_after_its_quiet_passes(seeded):
     rule = AnalysisRule.objects.get(name="latency-deviation")
-    rule.params = {**rule.params, "clear_after": 2}
+    # One-minute judgement only: the 20-minute mean test would (rightly) keep the episode
+    # firing while the bad minutes are still in its mean.
+    rule.params = {**rule.params, "clear_after": 2, "mean_minutes": 1}
     rule.save()
     feed([*noisy(130), 400, 420, 450])
     run_pass(at=NOW, rule="latency-deviation")

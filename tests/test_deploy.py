@@ -49,7 +49,7 @@ def test_control_worker_consumes_only_the_celery_queue_with_its_concurrency():
 def test_exec_worker_consumes_only_the_executor_queue_with_its_concurrency():
     argv = argv_for("worker-exec", {"CELERY_CONCURRENCY": "3"})
     assert argv[:6] == [PY, "-m", "celery", "-A", "aiops", "worker"]
-    assert argv[argv.index("-Q") + 1] == "executor"
+    assert argv[argv.index("-Q") + 1] == "executor,kb"
     assert "--concurrency=3" in argv
 
 

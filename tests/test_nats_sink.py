@@ -71,3 +71,29 @@ def test_an_unreachable_nats_keeps_events_unpublished(start_worker):
         lambda: Outbox.objects.exclude(last_error="").exists(), what="the relay to record the error"
     )
     assert Outbox.objects.filter(published_at__isnull=True).count() == 1
+
+
+def test_events_wait_while_nats_is_down_then_deliver_once(start_worker, tmp_path):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    start_worker(NATS_URL=url)
+    with transaction.atomic():
+        ids = [str(Probe(case_id="s", n=n).emit().event_id) for n in range(5)]
+    wait_for(
+        lambda: Outbox.objects.exclude(last_error="").exists(), what="the relay to record the error"
+    )
+    assert Outbox.objects.filter(published_at__isnull=True).count() == 5  # waiting, not lost
+
+    argv = [str(NATS_SERVER), "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(tmp_path)]
+    server = Process(argv, env={}, ready_marker="Server is ready").start()
+    try:
+
+        def published() -> bool:
+            relay_outbox.delay()  # what beat's sweep does every few seconds
+            return not Outbox.objects.filter(published_at__isnull=True).exists()
+
+        wait_for(published, timeout=60, interval=1, what="the events published once NATS is back")
+        messages = asyncio.run(stream_messages(url))
+    finally:
+        server.stop()
+    assert sorted(m[2]["id"] for m in messages) == sorted(ids)  # each once

@@ -34,6 +34,9 @@ FAST_RECOVERY = {
     "AIOPS_EXEC_LEASE_SECONDS": "5",
     "AIOPS_EXEC_SWEEP_SECONDS": "3",
     "AIOPS_VERIFY_OVERDUE_S": "15",
+    # The soak measures the loop's recovery: a worker restarted every 2 s would reload the
+    # Librarian's model for each plan (tests/test_kb_loop.py covers the lookups).
+    "AIOPS_PLANNER_REFERENCES": "0",
 }
 SWEEPS = (
     "apps.cases.tasks.relay_outbox",
@@ -60,7 +63,8 @@ def soak_plan() -> dict:
     return plan
 
 
-def test_the_loop_survives_workers_killed_every_few_seconds(operator):
+def test_the_loop_survives_workers_killed_every_few_seconds(operator, settings):
+    settings.PLANNER_REFERENCES = False  # as in the workers (FAST_RECOVERY)
     factories.set_autopilot(
         "staging",
         wf.AUTOPILOT_LOW_RISK,

@@ -14,7 +14,7 @@ def test_make_run_starts_separate_control_and_execution_workers():
     argvs = children()
     assert set(argvs) == {"web", "worker-control", "worker-exec", "beat"}
     assert argvs["worker-control"][argvs["worker-control"].index("-Q") + 1] == "celery"
-    assert argvs["worker-exec"][argvs["worker-exec"].index("-Q") + 1] == "executor"
+    assert argvs["worker-exec"][argvs["worker-exec"].index("-Q") + 1] == "executor,kb"
 
 
 def test_a_killed_child_is_started_again_and_the_others_keep_running():

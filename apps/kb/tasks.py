@@ -1,4 +1,4 @@
-"""Thin Celery tasks of the Librarian (default queue)."""
+"""Thin Celery tasks of the Librarian (queue "kb", taken by the execution workers)."""
 
 from celery import shared_task
 

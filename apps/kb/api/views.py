@@ -7,7 +7,6 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiParameter,
     PolymorphicProxySerializer,
     extend_schema,
     inline_serializer,
@@ -90,14 +89,18 @@ class SearchView(APIView):
         return Response(shapes.SearchResultSerializer({"hits": hits}).data)
 
 
+class SimilarQuerySerializer(drf_serializers.Serializer):
+    k = drf_serializers.IntegerField(
+        min_value=1, max_value=20, default=5, help_text="how many similar cases"
+    )
+
+
 class SimilarCasesView(APIView):
     """GET /case/{id}/similar?k=: the closed cases most like this one (their case documents),
     each with how it ended and the change it made."""
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("k", int, description="how many (1 to 20, default 5)", required=False)
-        ],
+        parameters=[SimilarQuerySerializer],
         responses={
             200: inline_serializer(
                 "SimilarCases",
@@ -111,11 +114,13 @@ class SimilarCasesView(APIView):
     )
     def get(self, request, case_id):
         case = case_get(case_id)
-        raw = request.query_params.get("k", "5")
-        if not raw.isdigit() or not 1 <= int(raw) <= 20:
-            raise InvalidSearch("k must be an integer from 1 to 20.", errors={"k": [raw[:20]]})
+        params = SimilarQuerySerializer(data=request.query_params)
+        if not params.is_valid():
+            raise InvalidSearch("k must be an integer from 1 to 20.", errors=params.errors)
         query = loop.case_query(case)
-        similar = loop.similar_cases(query, k=int(raw), exclude_url=case_url(case.pk))
+        similar = loop.similar_cases(
+            query, k=params.validated_data["k"], exclude_url=case_url(case.pk)
+        )
         return Response(
             {"query": query, "cases": similar, "track_record": loop.track_record(similar)}
         )
