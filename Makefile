@@ -75,7 +75,7 @@ bench-analyst: $(STAMP)
 bench-kb: $(STAMP)
 	$(BENCH_ENV) $(PY) -m bench.kb
 
-# NAB (numenta/NAB data, read from NAB_ROOT, default ../shared/nab); no database needed.
+# NAB (numenta/NAB data, read from NAB_ROOT: a NAB checkout); no database needed.
 bench-nab: $(STAMP)
 	$(PY) -m bench.nab
 

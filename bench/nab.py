@@ -209,7 +209,7 @@ def main() -> int:
         f"{shown}) streamed over {len(results)} NAB series ({rows} rows, one row = one minute), "
         "each firing episode's first row a detection; scored as NAB scores "
         "(`bench/nab.py` says how), the same params for every file, no threshold sweep. "
-        f"Data: NAB v1.1 subset from `{root}`.",
+        f"Data: a {len(results)}-file subset of NAB v1.1 (`NAB_ROOT`: a numenta/NAB checkout).",
         "",
         "| detector | standard | reward_low_FP_rate | reward_low_FN_rate |",
         "|---|---:|---:|---:|",
