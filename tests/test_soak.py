@@ -63,6 +63,7 @@ def soak_plan() -> dict:
     return plan
 
 
+@pytest.mark.timeout(max(300, CASES * 4))
 def test_the_loop_survives_workers_killed_every_few_seconds(operator, settings):
     settings.PLANNER_REFERENCES = False  # as in the workers (FAST_RECOVERY)
     factories.set_autopilot(
