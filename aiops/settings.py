@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "apps.analyst",
     "apps.sensor",
     "apps.kb",
+    "apps.notify",
 ]
 # AIOPS_TEST_APPS: a fixture app whose subscribers count deliveries; only the test suite and
 # benches load it.
@@ -635,3 +636,31 @@ RETAIN_STEP_LOGS_DAYS = env_int("AIOPS_RETAIN_STEP_LOGS_DAYS", 90, minimum=1)
 # AIOPS_RETAIN_BATCH: rows per delete batch.
 RETAIN_BATCH = env_int("AIOPS_RETAIN_BATCH", 5000, minimum=1)
 CELERY_BEAT_SCHEDULE["retention"] = {"task": "apps.cases.tasks.retention", "schedule": 3600.0}
+
+# --- Notifications (apps.notify, docs/notifications.md) ---
+# AIOPS_NOTIFY_WEBHOOKS: comma-separated receivers, each `slack:<url>` (Slack-compatible
+# incoming webhook) or `generic:<url>` (a JSON body); unset: nothing is sent.
+NOTIFY_WEBHOOKS = []
+for _entry in (e.strip() for e in env("AIOPS_NOTIFY_WEBHOOKS").split(",") if e.strip()):
+    _kind, _, _url = _entry.partition(":")
+    if _kind not in ("slack", "generic") or not _url.startswith(("http://", "https://")):
+        raise ImproperlyConfigured(
+            f"AIOPS_NOTIFY_WEBHOOKS: {_entry!r} is not slack:<http(s) url> or generic:<url>"
+        )
+    NOTIFY_WEBHOOKS.append((_kind, _url))
+# AIOPS_NOTIFY_ON: which moments are sent (needs_human, parked, closed).
+NOTIFY_ON = frozenset(
+    e for e in env("AIOPS_NOTIFY_ON", "needs_human,parked,closed").split(",") if e
+)
+if NOTIFY_ON - {"needs_human", "parked", "closed"}:
+    raise ImproperlyConfigured(
+        f"AIOPS_NOTIFY_ON: unknown {sorted(NOTIFY_ON - {'needs_human', 'parked', 'closed'})}"
+    )
+# AIOPS_NOTIFY_TIMEOUT_S, AIOPS_NOTIFY_BACKOFF_S: a receiver's answer time; the first retry's
+# delay (doubling per attempt, at most an hour; ten attempts).
+NOTIFY_TIMEOUT_S = env_float("AIOPS_NOTIFY_TIMEOUT_S", 5)
+NOTIFY_BACKOFF_S = env_float("AIOPS_NOTIFY_BACKOFF_S", 10)
+CELERY_BEAT_SCHEDULE["notify-send"] = {
+    "task": "apps.notify.tasks.send_notifications",
+    "schedule": 10.0,
+}

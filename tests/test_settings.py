@@ -142,3 +142,8 @@ def test_an_unknown_log_format_stops_the_start():
 def test_production_without_a_secret_key_refuses_to_start():
     done = _import_settings(AIOPS_ENV="production", DJANGO_SECRET_KEY="")
     assert "DJANGO_SECRET_KEY must be set when AIOPS_ENV=production" in done.stderr
+
+
+def test_a_malformed_notification_receiver_stops_the_start():
+    done = _import_settings(AIOPS_NOTIFY_WEBHOOKS="teams:https://x")
+    assert "AIOPS_NOTIFY_WEBHOOKS: 'teams:https://x'" in done.stderr

@@ -1,0 +1,32 @@
+"""What is worth telling people: a plan waiting for a human, a case parked, a case closed."""
+
+from apps.cases import events
+from apps.cases import workflow as wf
+from apps.cases.models import OpsCase
+from apps.notify.services import notify
+
+
+def _case(case_id):
+    return OpsCase.objects.filter(pk=case_id).first()
+
+
+@events.subscriber("notify.case", events.CaseTransitioned)
+def on_case_transition(event) -> None:
+    what = {wf.PARKED: "parked", wf.CLOSED: "closed"}.get(event.to_state)
+    case = _case(event.case_id) if what else None
+    if case is not None:
+        notify(event_id=events.delivering.get(), what=what, case=case, reason=event.reason)
+
+
+@events.subscriber("notify.gate", "evt.gate.decision.v1")
+def on_gate_decision(event) -> None:
+    if event.decision != "needs_human":
+        return
+    case = _case(event.case_id)
+    if case is not None:
+        notify(
+            event_id=events.delivering.get(),
+            what="needs_human",
+            case=case,
+            reason="; ".join(event.reasons),
+        )
