@@ -1,0 +1,118 @@
+"""The processes `make run` starts, for a bench to drive over HTTP.
+
+`Platform` runs `manage.py runplatform` (gunicorn, the control and execution worker pools,
+beat, under the launcher's supervisor) on the bench's data dir, with `make run`'s settings
+and log level; only what the caller passes in `env` differs (say, a kubeconfig pointing at
+the fake API server, or the per-user rate caps raised out of the way). The bench reads its
+results as a client would: over the API, with the admin's token from the credentials file.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Platform:
+    def __init__(self, data_dir: Path, **env: str):
+        self.data_dir = Path(data_dir)
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "AIOPS_DATA_DIR": str(self.data_dir), "PORT": str(self.port)}
+        self.env.update(env)
+        self.proc: subprocess.Popen | None = None
+        self.log = self.data_dir / "bench-platform.log"
+
+    def start(self, timeout: float = 180) -> Platform:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "manage.py", "runplatform"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while not self._ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"runplatform exited {self.proc.returncode}; see {self.log}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"runplatform not ready after {timeout}s; see {self.log}")
+            time.sleep(0.5)
+        return self
+
+    def _ready(self) -> bool:
+        try:
+            return requests.get(self.base + "/readyz", timeout=2).ok
+        except requests.RequestException:
+            return False
+
+    @property
+    def token(self) -> str:
+        """The first admin's API token, from the file `make run` writes once."""
+        text = (self.data_dir / "admin-credentials.txt").read_text()
+        return next(
+            line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("api token")
+        )
+
+    def pids(self) -> dict[str, list[int]]:
+        """Every process under the launcher, by its command line: for RSS readings."""
+        found: dict[str, list[int]] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if os.getpgid(int(entry.name)) != self.proc.pid:
+                    continue
+                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except (OSError, ProcessLookupError):
+                continue
+            found.setdefault(_role(cmd), []).append(int(entry.name))
+        return found
+
+    def stop(self, timeout: float = 60) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)  # the launcher stops its children, then PG/Redis
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _role(cmd: str) -> str:
+    if "gunicorn" in cmd:
+        return "web"
+    if " beat" in cmd:
+        return "beat"
+    if "worker" in cmd:
+        return "worker-exec" if "-Q executor" in cmd else "worker-control"
+    if "runplatform" in cmd:
+        return "launcher"
+    return "other"
