@@ -42,7 +42,7 @@ def deliver_outbox(*, skip: frozenset[str] | set[str] = frozenset(), limit: int 
         if row is None:
             return handled
         if row.type not in skip:
-            for sub in events.subscribers_for(row.type):
+            for sub in events.subscribers_for(row.type, row.data):
                 relay.apply_event(sub.name, str(row.event_id))
         now = timezone.now()
         Outbox.objects.filter(seq=row.seq).update(published_at=now, delivered_at=now)

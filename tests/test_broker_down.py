@@ -2,6 +2,7 @@
 it started is delivered once Redis is back — none lost, none twice. Real gunicorn, real
 Celery, a real redis-server stopped and started on its port."""
 
+import os
 import subprocess
 import time
 
@@ -98,25 +99,7 @@ def test_a_committed_write_answers_while_the_broker_is_down_and_is_delivered_aft
 
         # Redis comes back; a worker with beat (the relay's periodic sweep) catches up.
         redis_server.start()
-        worker = support.Process(
-            [
-                str(support.BIN / "celery"),
-                "-A",
-                "aiops",
-                "worker",
-                "-B",
-                "-Q",
-                "celery",
-                "--concurrency=2",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "--scheduler=django_celery_beat.schedulers:DatabaseScheduler",
-            ],
-            support.child_env(**env),
-            ready_marker=" ready.",
-        ).start()
+        worker = worker_with_beat(env).start()
         try:
             support.wait_for(
                 lambda: OpsCase.objects.filter(pk=case_id, state="PLANNING").exists(),
@@ -134,6 +117,104 @@ def test_a_committed_write_answers_while_the_broker_is_down_and_is_delivered_aft
         web.stop()
     events = list(CaseTimeline.objects.filter(case_id=case_id).values_list("event", flat=True))
     assert events.count("analysis_done") == 1  # delivered once, not twice
+
+
+# How long the outage lasts in test_a_minute_without_the_broker_loses_and_doubles_nothing.
+OUTAGE_S = float(os.environ.get("AIOPS_BROKER_OUTAGE_S", "60"))
+
+
+def test_a_minute_without_the_broker_loses_and_doubles_nothing(operator, down_broker):
+    """The platform running; Redis stops for a minute while clients keep writing; it comes
+    back. Every write answered success, every event reached every subscriber once."""
+    url, redis_server = down_broker
+    redis_server.start()
+    env = {
+        "REDIS_URL": url,
+        "AIOPS_LOG_LEVEL": "WARNING",
+        # Soon after Redis returns, the sweep looks for deliveries the outage swallowed.
+        "AIOPS_OUTBOX_REDELIVER_SECONDS": "5",
+    }
+    port = support.free_port()
+    web = support.gunicorn(port, workers=1, threads=2, **env).start()
+    worker = worker_with_beat(env).start()
+    base = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Token {token_for(operator)}"}
+    cases: list[str] = []
+
+    def open_case(n: int) -> None:
+        created = requests.post(
+            f"{base}/case/create",
+            json={"title": f"outage {n}", "service": "checkout", "environment": "staging"},
+            headers=headers,
+            timeout=30,
+        )
+        assert created.status_code == 201, created.text
+        case_id = created.json()["id"]
+        moved = requests.patch(
+            f"{base}/case/{case_id}/transition",
+            json={"event": "start_analysis"},
+            headers={**headers, "If-Match": '"1"'},
+            timeout=30,
+        )
+        assert moved.status_code == 200, moved.text
+        cases.append(case_id)
+
+    try:
+        support.wait_for(lambda: _up(base), what="gunicorn")
+        open_case(0)
+        support.wait_for(lambda: _all_in(cases, "PLANNING"), timeout=60, what="a first loop")
+        redis_server.stop()
+        outage_ends = time.monotonic() + OUTAGE_S
+        while time.monotonic() < outage_ends:
+            open_case(len(cases))
+            time.sleep(1)
+        assert requests.get(f"{base}/readyz", timeout=10).status_code == 503
+        redis_server.start()
+        support.wait_for(
+            lambda: _all_in(cases, "PLANNING"),
+            timeout=180,
+            interval=1,
+            what="every case's analysis, delivered after Redis returned",
+        )
+        support.wait_for(
+            lambda: not Outbox.objects.filter(delivered_at__isnull=True).exists(),
+            timeout=120,
+            interval=1,
+            what="every event delivered to every subscriber",
+        )
+    finally:
+        worker.stop()
+        web.stop()
+    assert len(cases) > OUTAGE_S / 5  # writes kept being accepted through the outage
+    per_case = CaseTimeline.objects.filter(case_id__in=cases, event="analysis_done")
+    assert per_case.count() == len(cases)  # each case analysed once: none lost, none twice
+
+
+def worker_with_beat(env: dict) -> support.Process:
+    """A Celery worker with beat inside (the relay's periodic sweep), on the control queue."""
+    return support.Process(
+        [
+            str(support.BIN / "celery"),
+            "-A",
+            "aiops",
+            "worker",
+            "-B",
+            "-Q",
+            "celery",
+            "--concurrency=2",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--scheduler=django_celery_beat.schedulers:DatabaseScheduler",
+        ],
+        support.child_env(**env),
+        ready_marker=" ready.",
+    )
+
+
+def _all_in(cases: list[str], state: str) -> bool:
+    return OpsCase.objects.filter(pk__in=cases, state=state).count() == len(cases)
 
 
 def _up(base: str) -> bool:

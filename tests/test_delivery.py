@@ -7,7 +7,7 @@ from apps.cases.models import CaseTimeline, Inbox, OpsCase, Outbox
 from apps.cases.relay import relay_once
 from tests.probe.handlers import Probe
 from tests.probe.models import ProbeApplication
-from tests.support import broker_idle, wait_for
+from tests.support import broker_idle, purge_broker, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -105,3 +105,55 @@ def test_a_delivery_the_broker_lost_is_sent_again(worker):
     relay_outbox.delay()
     wait_for(lambda: applications() == 2, what="the lost delivery to be sent again")
     assert ProbeApplication.objects.filter(subscriber="probe.a").count() == 1
+
+
+def test_a_missing_delivery_is_resent_at_doubling_intervals():
+    """Deliveries waiting their turn in a busy queue are not resent every sweep."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from apps.cases.relay import confirm_deliveries
+
+    emit_probes(1)
+    base = settings.OUTBOX_REDELIVER_SECONDS
+    resent = []
+    for resends in range(4):
+        wait = base * 2**resends
+        Outbox.objects.update(published_at=timezone.now() - timedelta(seconds=wait - 1))
+        resent.append(confirm_deliveries()["resent"])
+        Outbox.objects.update(published_at=timezone.now() - timedelta(seconds=wait + 1))
+        resent.append(confirm_deliveries()["resent"])
+    purge_broker()
+    assert resent == [0, 1] * 4
+    assert Outbox.objects.get().resends == 4
+
+
+def test_a_transition_is_sent_only_to_the_subscribers_that_want_its_states():
+    from apps.cases import events
+
+    def wanting(from_state, to_state):
+        data = {"from_state": from_state, "to_state": to_state}
+        return {s.name for s in events.subscribers_for(events.CaseTransitioned.type, data)}
+
+    assert wanting("NEW", "ANALYZING") == set()
+    assert wanting("EXECUTING", "PARKED") == {
+        "executor.cancel_on_park",
+        "gate.blast_radius",
+        "gate.void_on_park",
+        "notify.case",
+    }
+    assert wanting("VERIFYING", "CLOSED") == {"gate.blast_radius", "kb.archive_case", "notify.case"}
+
+
+def test_an_event_no_subscriber_wants_is_marked_delivered_without_a_delivery(operator):
+    from apps.cases.relay import confirm_deliveries
+    from tests import factories
+
+    factories.new_case(operator, title="nobody listens to its creation")
+    assert relay_once() == 1
+    _published_long_ago()
+    assert confirm_deliveries() == {"delivered": 1, "resent": 0}
+    assert not Inbox.objects.exists()
+    purge_broker()

@@ -213,3 +213,25 @@ def test_a_queued_step_whose_message_was_lost_is_republished_by_the_sweeper(new_
     processes(support.celery_worker())
     wait_transition(case, "exec_done")
     assert run.steps.get().status == "succeeded"
+
+
+def test_a_step_waiting_in_a_long_queue_is_republished_at_doubling_intervals(new_case):
+    """A backlog is not flooded: after each republish the next waits twice as long."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    _, run = begin(new_case, [plan_step("only")])
+    support.purge_broker()
+    base = max(settings.EXEC_LEASE_SECONDS, 5)
+    ages = []
+    for republished in range(4):
+        wait = base * 2**republished
+        run.steps.update(queued_at=timezone.now() - timedelta(seconds=wait - 1))
+        ages.append(services.sweep_steps()["republished"])
+        run.steps.update(queued_at=timezone.now() - timedelta(seconds=wait + 1))
+        ages.append(services.sweep_steps()["republished"])
+    support.purge_broker()
+    assert ages == [0, 1] * 4
+    assert run.steps.get().republished == 4

@@ -21,7 +21,10 @@ def render() -> str:
     for event_type, cls in events.event_classes().items():
         if event_type.startswith("evt.test."):
             continue
-        subscribers = sorted(s.name for s in events.subscribers_for(event_type))
+        subscribers = sorted(
+            f"`{s.name}`" + (f" ({s.when})" if s.when else "")
+            for s in events.subscribers_for(event_type)
+        )
         schema = cls.json_schema()
         rows = "".join(
             f"| `{name}` | {_type_name(prop)} |\n" for name, prop in schema["properties"].items()
@@ -29,7 +32,7 @@ def render() -> str:
         parts.append(
             f"\n## `{event_type}`\n\n{cls.description}\n\n"
             f"Declared by `{cls.__module__}.{cls.__name__}`; "
-            f"subscribers: {', '.join(f'`{s}`' for s in subscribers) or 'none in-process'}.\n\n"
+            f"subscribers: {', '.join(subscribers) or 'none in-process'}.\n\n"
             f"| field | type |\n|---|---|\n{rows}\n"
             f"JSON Schema: `{json.dumps(schema, separators=(',', ':'))}`\n"
         )

@@ -243,11 +243,42 @@ def _kick_relay() -> None:
     request_relay()
 
 
+class When:
+    """Which events of its types a subscriber wants, judged on the event's data before a
+    delivery is queued. Most subscribers of a case transition care about one or two states;
+    each delivery is a broker message and a transaction, so the rest are not sent at all."""
+
+    def __init__(self, label: str, test: Callable[[dict], bool]):
+        self.label, self.test = label, test
+
+    def __call__(self, data: dict) -> bool:
+        return self.test(data)
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def entering(*states: str, leaving: tuple[str, ...] = ()) -> When:
+    """For CaseTransitioned: the case entered one of `states` (from one of `leaving`)."""
+    wanted, left = frozenset(states), frozenset(leaving)
+    label = f"entering {'/'.join(states)}" + (f" from {'/'.join(leaving)}" if leaving else "")
+    return When(
+        label,
+        lambda data: (
+            data.get("to_state") in wanted and (not left or data.get("from_state") in left)
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class Subscriber:
     name: str
     types: frozenset[str]
     handle: Callable[[Event], None]
+    when: When | None = None
+
+    def wants(self, data: dict) -> bool:
+        return self.when is None or self.when(data)
 
 
 _SUBSCRIBERS: dict[str, Subscriber] = {}
@@ -255,21 +286,26 @@ _SUBSCRIBERS: dict[str, Subscriber] = {}
 delivering: contextvars.ContextVar[str] = contextvars.ContextVar("delivering", default="")
 
 
-def subscriber(name: str, *event_types: str | type[Event]):
+def subscriber(name: str, *event_types: str | type[Event], when: When | None = None):
     """Register `fn(event)` for event types (names or Event classes); it receives the typed
-    event. It runs in a transaction with its inbox row, so it must write only through
-    services and must not do external I/O itself."""
+    event, only for events `when` accepts (all, without it). It runs in a transaction with
+    its inbox row, so it must write only through services and must not do external I/O."""
     names = frozenset(t if isinstance(t, str) else t.type for t in event_types)
 
     def register(fn):
-        _SUBSCRIBERS[name] = Subscriber(name=name, types=names, handle=fn)
+        _SUBSCRIBERS[name] = Subscriber(name=name, types=names, handle=fn, when=when)
         return fn
 
     return register
 
 
-def subscribers_for(event_type: str) -> list[Subscriber]:
-    return [s for s in _SUBSCRIBERS.values() if event_type in s.types]
+def subscribers_for(event_type: str, data: dict | None = None) -> list[Subscriber]:
+    """The subscribers of `event_type`; given the event's data, only those that want it."""
+    return [
+        s
+        for s in _SUBSCRIBERS.values()
+        if event_type in s.types and (data is None or s.wants(data))
+    ]
 
 
 def get_subscriber(name: str) -> Subscriber | None:

@@ -155,6 +155,9 @@ class Outbox(models.Model):
     claimed_until = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=64, blank=True, default="")
     attempts = models.PositiveIntegerField(default=0)
+    # Times confirm_deliveries handed a missing delivery to the broker again: each waits
+    # twice as long, so a busy queue (deliveries merely waiting) is not flooded.
+    resends = models.PositiveSmallIntegerField(default=0, db_default=0)
     last_error = models.TextField(blank=True, default="")
 
     class Meta:

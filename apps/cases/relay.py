@@ -18,8 +18,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
+from aiops.backoff import next_resend
 from apps.cases import events, metrics, sinks
 from apps.cases.models import Inbox, Outbox
 
@@ -147,21 +149,23 @@ def confirm_deliveries(*, limit: int = 500) -> dict:
             delivered_at__isnull=True,
             published_at__lt=now - timedelta(seconds=settings.OUTBOX_REDELIVER_SECONDS),
         )
+        .alias(due=next_resend("published_at", "resends", settings.OUTBOX_REDELIVER_SECONDS))
+        .filter(due__lt=now)
         .order_by("seq")
-        .values_list("seq", "event_id", "type")[:limit]
+        .values_list("seq", "event_id", "type", "data")[:limit]
     )
     if not due:
         return {"delivered": 0, "resent": 0}
     applied: dict = {}
     for event_id, name in Inbox.objects.filter(
-        event_id__in=[event_id for _, event_id, _ in due]
+        event_id__in=[event_id for _, event_id, _, _ in due]
     ).values_list("event_id", "subscriber"):
         applied.setdefault(event_id, set()).add(name)
     delivered, resent = [], []
-    for seq, event_id, event_type in due:
+    for seq, event_id, event_type, data in due:
         missing = [
             sub.name
-            for sub in events.subscribers_for(event_type)
+            for sub in events.subscribers_for(event_type, data)
             if sub.name not in applied.get(event_id, set())
         ]
         if not missing:
@@ -172,7 +176,7 @@ def confirm_deliveries(*, limit: int = 500) -> dict:
         resent.append(seq)
     Outbox.objects.filter(seq__in=delivered).update(delivered_at=now)
     # Their clock starts again: the resent tasks get the same grace as the first ones.
-    Outbox.objects.filter(seq__in=resent).update(published_at=now)
+    Outbox.objects.filter(seq__in=resent).update(published_at=now, resends=F("resends") + 1)
     if resent:
         log.warning("relay: resent %d event(s) some subscriber had not applied", len(resent))
     return {"delivered": len(delivered), "resent": len(resent)}
@@ -182,7 +186,7 @@ def deliver_to_sinks(row: Outbox) -> None:
     """Enqueue one delivery task per subscriber, then publish to NATS when configured."""
     from apps.cases.tasks import deliver_event
 
-    for sub in events.subscribers_for(row.type):
+    for sub in events.subscribers_for(row.type, row.data):
         try:
             deliver_event.apply_async(args=(sub.name, str(row.event_id)))
         except Exception as exc:  # the broker said no: the event stays unpublished
@@ -200,6 +204,8 @@ def apply_event(subscriber_name: str, event_id: str) -> str:
     row = Outbox.objects.filter(event_id=event_id).first()
     if row is None:
         return "unknown-event"
+    if not sub.wants(row.data):
+        return "not-wanted"  # queued before the subscriber said what it wants
     with transaction.atomic():
         if not _inbox_insert(subscriber_name, event_id):
             return "duplicate"

@@ -19,8 +19,6 @@ def on_execution_requested(command) -> None:
         timeline_note(case, event="exec_start_skipped", actor=services.ACTOR, reason=refused.detail)
 
 
-@events.subscriber("executor.cancel_on_park", events.CaseTransitioned)
+@events.subscriber("executor.cancel_on_park", events.CaseTransitioned, when=events.entering(PARKED))
 def on_case_transition(event) -> None:
-    if event.to_state != PARKED:
-        return
     services.run_cancel(case_id=event.case_id, reason=event.reason or "case parked")

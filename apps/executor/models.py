@@ -103,6 +103,9 @@ class ExecStep(models.Model):
     # published until not_before; the sweeper publishes it when due.
     deferred = models.BooleanField(default=False)
     queued_at = models.DateTimeField(default=timezone.now)
+    # Times the sweep handed a queued attempt to the broker again: each waits twice as long,
+    # so a backlog (messages merely waiting their turn) is not flooded with duplicates.
+    republished = models.PositiveSmallIntegerField(default=0, db_default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)

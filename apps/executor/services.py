@@ -17,8 +17,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
+from aiops.backoff import next_resend
 from aiops.commit import after_commit
 from apps.cases.services import lock_case, timeline_note
 from apps.cases.workflow import EXECUTING
@@ -322,13 +324,18 @@ def sweep_steps() -> dict:
         if ExecStep.objects.filter(pk=step.pk, deferred=True).update(deferred=False, queued_at=now):
             _enqueue(step.message_id)
     stale_before = now - timedelta(seconds=max(settings.EXEC_LEASE_SECONDS, 5))
-    stale = ExecStep.objects.filter(
-        status=ExecStep.QUEUED, queued_at__lt=stale_before, deferred=False
-    ).exclude(not_before__gt=stale_before)
+    stale = (
+        ExecStep.objects.filter(status=ExecStep.QUEUED, queued_at__lt=stale_before, deferred=False)
+        .exclude(not_before__gt=stale_before)
+        .alias(due=next_resend("queued_at", "republished", (now - stale_before).total_seconds()))
+        .filter(due__lt=now)
+    )
     republished = 0
     for step in stale:
         # A duplicate of a message still in the queue is harmless: the claim runs it once.
-        ExecStep.objects.filter(pk=step.pk, status=ExecStep.QUEUED).update(queued_at=now)
+        ExecStep.objects.filter(pk=step.pk, status=ExecStep.QUEUED).update(
+            queued_at=now, republished=F("republished") + 1
+        )
         _enqueue(step.message_id)
         republished += 1
     return {"lost": lost, "republished": republished}

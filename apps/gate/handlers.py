@@ -13,17 +13,16 @@ def on_gate_requested(command) -> None:
     )
 
 
-@events.subscriber("gate.void_on_park", events.CaseTransitioned)
+@events.subscriber("gate.void_on_park", events.CaseTransitioned, when=events.entering(wf.PARKED))
 def on_case_transition(event) -> None:
-    if event.to_state == wf.PARKED:
-        services.approvals_void(case_id=event.case_id, reason=f"case parked: {event.reason}")
+    services.approvals_void(case_id=event.case_id, reason=f"case parked: {event.reason}")
 
 
-@events.subscriber("gate.blast_radius", events.CaseTransitioned)
+@events.subscriber(
+    "gate.blast_radius",
+    events.CaseTransitioned,
+    when=events.entering(wf.CLOSED, wf.PARKED, leaving=(wf.EXECUTING, wf.VERIFYING)),
+)
 def on_run_finished(event) -> None:
     """A change left EXECUTING/VERIFYING: a case the blast radius held back may go."""
-    if event.from_state in (wf.EXECUTING, wf.VERIFYING) and event.to_state in (
-        wf.CLOSED,
-        wf.PARKED,
-    ):
-        services.gate_release_deferred(service=event.service, environment=event.environment)
+    services.gate_release_deferred(service=event.service, environment=event.environment)

@@ -18,10 +18,8 @@ def case_url(case_id) -> str:
     return f"{settings.PUBLIC_URL}/case/{case_id}"
 
 
-@events.subscriber("kb.archive_case", events.CaseTransitioned)
+@events.subscriber("kb.archive_case", events.CaseTransitioned, when=events.entering(wf.CLOSED))
 def on_case_closed(event) -> None:
-    if event.to_state != wf.CLOSED:
-        return
     case = OpsCase.objects.filter(pk=event.case_id).first()
     if case is None:
         return

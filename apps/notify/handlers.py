@@ -10,18 +10,22 @@ def _case(case_id):
     return OpsCase.objects.filter(pk=case_id).first()
 
 
-@events.subscriber("notify.case", events.CaseTransitioned)
+@events.subscriber(
+    "notify.case", events.CaseTransitioned, when=events.entering(wf.PARKED, wf.CLOSED)
+)
 def on_case_transition(event) -> None:
-    what = {wf.PARKED: "parked", wf.CLOSED: "closed"}.get(event.to_state)
-    case = _case(event.case_id) if what else None
+    what = {wf.PARKED: "parked", wf.CLOSED: "closed"}[event.to_state]
+    case = _case(event.case_id)
     if case is not None:
         notify(event_id=events.delivering.get(), what=what, case=case, reason=event.reason)
 
 
-@events.subscriber("notify.gate", "evt.gate.decision.v1")
+@events.subscriber(
+    "notify.gate",
+    "evt.gate.decision.v1",
+    when=events.When("decision needs_human", lambda data: data.get("decision") == "needs_human"),
+)
 def on_gate_decision(event) -> None:
-    if event.decision != "needs_human":
-        return
     case = _case(event.case_id)
     if case is not None:
         notify(
