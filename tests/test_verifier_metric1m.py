@@ -18,6 +18,7 @@ from apps.sensor.services import metrics_upsert
 from apps.verifier import services
 from apps.verifier.models import VerifyCheckpoint
 from tests.conftest import drive_to_verifying, sample_plan
+from tests.support import purge_broker
 
 pytestmark = pytest.mark.django_db
 
@@ -232,6 +233,21 @@ def test_overdue_verification_is_found_by_the_sweep(new_case):
     seed([200] * 5)
     verify(case)
     assert services.verifications_overdue(now=later) == []
+
+
+def test_an_overdue_verification_is_kicked_again_at_doubling_intervals(new_case, settings):
+    """Still overdue after a kick, it may be waiting in a busy queue: no kick every sweep."""
+    from django.core.cache import cache
+
+    cache.clear()
+    drive_to_verifying(new_case(), document=plan(check()))
+    base = settings.VERIFY_OVERDUE_S
+    first = timezone.now() + timedelta(hours=1)
+    kicks = []
+    for offset in (0, 1, base - 1, base + 1, 3 * base - 1, 3 * base + 1, 3 * base + 2):
+        kicks.append(services.verifications_kick_overdue(now=first + timedelta(seconds=offset)))
+    purge_broker()
+    assert kicks == [1, 0, 0, 1, 0, 1, 0]
 
 
 def test_checkpoints_api_lists_the_verdicts(new_case, viewer_api):

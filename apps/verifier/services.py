@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from redis import RedisError
 
+from aiops.backoff import CAP
 from aiops.commit import after_commit
 from apps.cases import workflow as wf
 from apps.cases.models import OpsCase
@@ -244,9 +247,17 @@ def _count(rows: list[VerifyCheckpoint], passed: bool) -> None:
 def verifications_overdue(*, now: datetime | None = None) -> list[str]:
     """Cases in VERIFYING whose verification is overdue by VERIFY_OVERDUE_S (its task was
     lost) and has not run for their current entry into VERIFYING."""
-    now = now or timezone.now()
+    return [case_id for case_id, _ in _overdue(now or timezone.now())]
+
+
+def _overdue(now: datetime) -> list[tuple[str, uuid.UUID]]:
+    # Only a case that entered VERIFYING at least this long ago can be overdue (a short delay
+    # waits its grace, a long one is longer than the broker's): most are not even read.
+    soonest = min(settings.VERIFY_OVERDUE_S, settings.BROKER_MAX_DELAY_S)
     overdue = []
-    for case in OpsCase.objects.filter(state=wf.VERIFYING):
+    for case in OpsCase.objects.filter(
+        state=wf.VERIFYING, updated_at__lte=now - timedelta(seconds=soonest)
+    ):
         entry = selectors.verifying_entry(case)
         if entry is None:
             continue
@@ -261,14 +272,35 @@ def verifications_overdue(*, now: datetime | None = None) -> list[str]:
             due < now
             and not VerifyCheckpoint.objects.filter(verification_id=verification_id).exists()
         ):
-            overdue.append(str(case.pk))
+            overdue.append((str(case.pk), verification_id))
     return overdue
 
 
 def verifications_kick_overdue(*, now: datetime | None = None) -> int:
-    """Enqueue the overdue verifications now (the periodic sweep)."""
-    overdue = verifications_overdue(now=now)
-    for case_id in overdue:
-        log.info("verification of case %s is due; running it now", case_id)
-        _enqueue(case_id, countdown=0)
-    return len(overdue)
+    """Enqueue the overdue verifications now (the periodic sweep). One still overdue after a
+    kick may only be waiting its turn in a busy queue: it is kicked again after
+    VERIFY_OVERDUE_S, then twice that, and so on (aiops.backoff)."""
+    now = now or timezone.now()
+    kicked = 0
+    for case_id, verification_id in _overdue(now):
+        if _kick_due(verification_id, now):
+            log.info("verification of case %s is due; running it now", case_id)
+            _enqueue(case_id, countdown=0)
+            kicked += 1
+    return kicked
+
+
+def _kick_due(verification_id: uuid.UUID, now: datetime) -> bool:
+    """Whether the sweep may kick this verification now; if so, count the kick. The count
+    lives in the cache (Redis): it only spares the queue duplicates, so a cache that is
+    down or has forgotten means one kick more, never one less."""
+    key = f"verify-kick:{verification_id}"
+    base = max(settings.VERIFY_OVERDUE_S, 1)
+    try:
+        kicks, last = cache.get(key) or (0, None)
+        if last is not None and now < last + timedelta(seconds=base * 2 ** min(kicks - 1, CAP)):
+            return False
+        cache.set(key, (kicks + 1, now), timeout=base * 2 ** (CAP + 1))
+    except RedisError:
+        pass
+    return True
