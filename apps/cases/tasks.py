@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
+from aiops.sweeps import first_in_window
 from apps.cases import metrics, relay
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,8 @@ def relay_outbox() -> int:
         total += count
         if count < settings.OUTBOX_BATCH_SIZE:
             break
-    relay.confirm_deliveries()
+    if first_in_window("confirm-deliveries", 1):
+        relay.confirm_deliveries()
     return total
 
 

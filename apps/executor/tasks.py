@@ -2,7 +2,9 @@
 control plane's (settings.CELERY_TASK_ROUTES)."""
 
 from celery import shared_task
+from django.conf import settings
 
+from aiops.sweeps import first_in_window
 from apps.executor import runner, services
 
 
@@ -15,4 +17,6 @@ def run_step(self, message_id: str) -> str:
 @shared_task(ignore_result=True)
 def sweep_steps() -> dict:
     """Periodic (CELERY_BEAT_SCHEDULE): recover steps whose worker died."""
+    if not first_in_window("exec-sweep", settings.EXEC_SWEEP_SECONDS / 2):
+        return {"lost": 0, "republished": 0}
     return services.sweep_steps()

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from aiops.sweeps import first_in_window
 from apps.gate import services
 
 
@@ -15,4 +16,6 @@ def expire_pending_approvals() -> int:
 def release_deferred() -> int:
     """Judge again cases the blast radius held back (beat, every minute; normally a finished
     run releases the next one at once)."""
+    if not first_in_window("release-deferred", 30):
+        return 0
     return services.gate_release_all_deferred()

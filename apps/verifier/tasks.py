@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
+from aiops.sweeps import first_in_window
 from apps.cases.services import case_park
 from apps.verifier import services
 
@@ -35,4 +36,6 @@ def verify_case(self, case_id: str) -> str:
 @shared_task(ignore_result=True)
 def sweep_verifications() -> int:
     """Run verifications whose task was lost (scheduled in CELERY_BEAT_SCHEDULE)."""
+    if not first_in_window("verify-sweep", 5):
+        return 0
     return services.verifications_kick_overdue()
