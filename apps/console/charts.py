@@ -1,0 +1,80 @@
+"""A verify checkpoint as a chart: the minute values the Verifier judged, the threshold, and
+when the change began. Server-side SVG (pygal), no script: pure, no I/O.
+
+The values are the checkpoint's own record (`verify_checkpoint.minute_values`, what the
+Verifier read from its source, metric_1m or Prometheus), so the chart shows exactly what was
+judged. The x axis runs from the change (when it is earlier) to the window's end.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import pygal
+from pygal.style import Style
+
+STYLE = Style(
+    background="white",
+    plot_background="white",
+    foreground="#333",
+    foreground_strong="#111",
+    foreground_subtle="#999",
+    colors=("#1f6fb2", "#ba2121", "#e08a00", "#888"),
+    font_family="system-ui, sans-serif",
+    label_font_size=10,
+    major_label_font_size=10,
+    legend_font_size=10,
+    title_font_size=12,
+)
+
+
+def checkpoint_svg(
+    *,
+    title: str,
+    minute_values: list[tuple[datetime, float]],
+    threshold: float,
+    window_start: datetime,
+    window_end: datetime,
+    change_at: datetime | None,
+    baseline: float | None = None,
+) -> str:
+    """The chart as an inline <svg> element (text, no XML declaration, no scripts)."""
+    chart = pygal.DateTimeLine(
+        style=STYLE,
+        width=520,
+        height=220,
+        title=title,
+        show_dots=True,
+        dots_size=2,
+        x_label_rotation=0,
+        show_x_guides=False,
+        legend_at_bottom=True,
+        legend_at_bottom_columns=4,
+        x_value_formatter=lambda moment: moment.strftime("%H:%M"),
+        truncate_legend=-1,
+        js=(),  # pygal links a tooltip script from the web by default: none here
+        disable_xml_declaration=True,
+        no_data_text="no data in the window",
+        explicit_size=True,
+    )
+    start = min(window_start, change_at) if change_at else window_start
+    chart.add("observed", [(moment, value) for moment, value in minute_values])
+    chart.add("threshold", [(start, threshold), (window_end, threshold)], show_dots=False)
+    if change_at is not None:
+        low, high = _range([v for _, v in minute_values] + [threshold, baseline or threshold])
+        chart.add("change", [(change_at, low), (change_at, high)], show_dots=False)
+    if baseline is not None:
+        chart.add("baseline", [(start, baseline), (window_end, baseline)], show_dots=False)
+    return _SCRIPT.sub("", chart.render(is_unicode=True))
+
+
+# pygal always embeds its chart config as a <script> for its (unused) tooltips; the page runs
+# no script, so it goes. Its text is escaped, so no "<" inside ends the match early.
+_SCRIPT = re.compile(r"<script[^>]*>.*?</script>", re.S)
+
+
+def _range(values: list[float]) -> tuple[float, float]:
+    low, high = min(values), max(values)
+    pad = (high - low) * 0.05 or abs(high) * 0.05 or 1.0
+    return low - pad, high + pad
