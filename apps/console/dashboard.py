@@ -16,7 +16,6 @@ from apps.cases.selectors import outbox_backlog
 from apps.executor.models import ExecRun
 from apps.gate import selectors as gate
 from apps.gate.models import KillSwitchFlip
-from apps.gate.services import SYSTEM_ACTOR as GATE_ACTOR
 
 LISTED = 50  # rows per list; the counts cover all
 
@@ -55,11 +54,11 @@ def recent_findings(now) -> tuple[list[AnalysisFinding], int]:
 
 
 def automated_outcomes(now, window: timedelta) -> dict:
-    """Cases whose change the policy approved by itself (no person) and whose run started in
+    """Cases whose change the policy approved (no person decided) and whose run started in
     `window`: how many closed (verified), were rolled back, parked otherwise, or are still
     open; `rate` = closed / (closed + rolled back + parked), None before any ended."""
     cases = OpsCase.objects.filter(
-        approvals__approved_by=GATE_ACTOR, approvals__consumed_at__gte=now - window
+        approvals__decision__kind="policy", approvals__consumed_at__gte=now - window
     )
     rolled_back = Q(state=wf.PARKED, exec_runs__status=ExecRun.ROLLED_BACK)
     counts = cases.aggregate(
