@@ -30,6 +30,7 @@ admin.site.unregister(OpsCase)
 @admin.register(OpsCase)
 class CaseAdmin(OpsCaseAdmin):
     list_select_related = ["created_by"]
+    list_per_page = 50  # the stock admin renders ~1.5 ms a row: half the page, half the wait
     show_full_result_count = False
 
     def has_view_permission(self, request, obj=None):
