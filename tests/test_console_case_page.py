@@ -55,6 +55,7 @@ def test_the_page_shows_the_state_the_plan_and_why_a_person_must_decide(client, 
     assert 'id="case-state">WAIT_GATE' in html
     assert "say-hello" in html and "say-undo" in html  # steps and rollback
     assert "needs_human" in html
+    assert "Requested by olga" in html
     assert 'value="approve"' in html and 'value="reject"' in html
     assert f'name="version" value="{OpsCase.objects.get(pk=pending.pk).version}"' in html
 

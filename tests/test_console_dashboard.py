@@ -35,6 +35,7 @@ def test_it_lists_a_pending_approval_linking_to_its_case_page(approver):
     html = approver.get(DASHBOARD).content.decode()
     section = html.split('id="pending"')[1].split("</section>")[0]
     assert f"/admin/cases/opscase/{case.pk}/change/" in section
+    assert "<td>olga</td>" in section  # who requested the plan
 
 
 def test_it_counts_open_cases_by_state(approver):
@@ -78,6 +79,12 @@ def test_an_approver_sets_an_environment_s_autopilot_as_a_new_policy_version(app
     assert GatePolicy.objects.count() == before + 1
     assert newest.created_by == "alma"
     assert newest.comment == "autopilot of staging: manual → low_risk"
+
+
+def test_setting_the_mode_an_environment_has_adds_no_policy_version(approver):
+    before = GatePolicy.objects.count()
+    approver.post(DASHBOARD + "autopilot", {"environment": "staging", "mode": "manual"})
+    assert GatePolicy.objects.count() == before
 
 
 def test_the_autopilot_table_says_who_set_each_mode(approver):

@@ -90,7 +90,10 @@ def case_page(case: OpsCase) -> CasePage:
         case=case,
         timeline=timeline,
         timeline_total=total,
-        plan=PlanProposed.objects.filter(case=case).order_by("-revision").first(),
+        plan=PlanProposed.objects.filter(case=case)
+        .select_related("requested_by")
+        .order_by("-revision")
+        .first(),
         decisions=list(
             GateDecision.objects.filter(case=case).select_related("plan").order_by("-created_at")
         ),

@@ -105,7 +105,9 @@ def pending_entries(*, limit: int | None = None) -> list[dict]:
     (three queries, however many)."""
     rows = [c for c in pending_approvals()[:limit] if c.pending_plan_id == c.newest_plan_id]
     decisions = GateDecision.objects.in_bulk([c.pending_decision_id for c in rows])
-    plans = PlanProposed.objects.in_bulk([c.pending_plan_id for c in rows])
+    plans = PlanProposed.objects.select_related("requested_by").in_bulk(
+        [c.pending_plan_id for c in rows]
+    )
     return [
         {
             "case": c,
