@@ -13,6 +13,7 @@ import pytest
 import requests
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.db import connections
 from django.utils import timezone
 
 from apps.cases.models import CaseTimeline, OpsCase
@@ -104,6 +105,9 @@ def browser(monkeypatch):
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
         yield chromium
         chromium.close()
+        # ORM calls made while Playwright's loop ran had a connection of their own (Django
+        # keys connections by async context): closed here, or the test database cannot go.
+        connections.close_all()
 
 
 def sign_in(browser, url: str, username: str):
