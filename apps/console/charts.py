@@ -9,7 +9,7 @@ judged. The x axis runs from the change (when it is earlier) to the window's end
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pygal
 from pygal.style import Style
@@ -53,25 +53,36 @@ def checkpoint_svg(
         legend_at_bottom_columns=4,
         x_value_formatter=lambda moment: moment.strftime("%H:%M"),
         truncate_legend=-1,
+        truncate_label=-1,
         js=(),  # pygal links a tooltip script from the web by default: none here
         disable_xml_declaration=True,
         no_data_text="no data in the window",
         explicit_size=True,
     )
     start = min(window_start, change_at) if change_at else window_start
+    end = max(window_end, change_at) if change_at else window_end
+    chart.x_labels = _ticks(start, end)
     chart.add("observed", [(moment, value) for moment, value in minute_values])
-    chart.add("threshold", [(start, threshold), (window_end, threshold)], show_dots=False)
+    chart.add("threshold", [(start, threshold), (end, threshold)], show_dots=False)
     if change_at is not None:
         low, high = _range([v for _, v in minute_values] + [threshold, baseline or threshold])
         chart.add("change", [(change_at, low), (change_at, high)], show_dots=False)
     if baseline is not None:
-        chart.add("baseline", [(start, baseline), (window_end, baseline)], show_dots=False)
+        chart.add("baseline", [(start, baseline), (end, baseline)], show_dots=False)
     return _SCRIPT.sub("", chart.render(is_unicode=True))
 
 
 # pygal always embeds its chart config as a <script> for its (unused) tooltips; the page runs
 # no script, so it goes. Its text is escaped, so no "<" inside ends the match early.
 _SCRIPT = re.compile(r"<script[^>]*>.*?</script>", re.S)
+
+
+def _ticks(start: datetime, end: datetime, most: int = 6) -> list[datetime]:
+    """At most `most` whole-minute labels from `start` to `end`."""
+    first = start.replace(second=0, microsecond=0)
+    minutes = max(1, int((end - first).total_seconds() // 60))
+    step = max(1, -(-minutes // (most - 1)))
+    return [first + timedelta(minutes=m) for m in range(0, minutes + 1, step)]
 
 
 def _range(values: list[float]) -> tuple[float, float]:

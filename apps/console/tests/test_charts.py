@@ -45,3 +45,11 @@ def test_a_baseline_adds_its_line():
 def test_no_minutes_still_draws_the_threshold():
     svg = chart(minute_values=[], change_at=None)
     assert "threshold" in svg
+
+
+def test_the_time_axis_has_at_most_six_whole_minute_labels():
+    from apps.console.charts import _ticks
+
+    ticks = _ticks(T0 - timedelta(minutes=30, seconds=20), T0 + timedelta(minutes=5))
+    assert 2 <= len(ticks) <= 6
+    assert all(tick.second == 0 for tick in ticks)
