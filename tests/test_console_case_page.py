@@ -74,6 +74,15 @@ def test_a_viewer_posting_an_action_is_refused_and_nothing_changes(client, pendi
     assert not PlanApproved.objects.exists()
 
 
+def test_a_viewer_cannot_park_cases_from_the_case_list(client, pending):
+    logged_in(client, support.staff("vera", "viewer"))
+    client.post(
+        "/admin/cases/opscase/",
+        {"action": "park_cases", "_selected_action": [str(pending.pk)]},
+    )
+    assert state(pending) == "WAIT_GATE"
+
+
 def test_staff_without_a_role_cannot_open_the_page(client, pending):
     logged_in(client, support.staff("nobody"))
     assert client.get(page_url(pending)).status_code == 403

@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.safestring import mark_safe
 
+from aiops.permissions import OPERATOR
 from aiops.problems import Problem
 from apps.cases.admin import OpsCaseAdmin
 from apps.cases.exceptions import CaseNotFound, StaleVersion
@@ -38,6 +39,13 @@ class CaseAdmin(OpsCaseAdmin):
 
     def has_module_permission(self, request):
         return bool(actions.roles_of(request.user)) or super().has_module_permission(request)
+
+    def get_actions(self, request):
+        # Role holders see the list by role (above): parking from it stays the operators'.
+        found = super().get_actions(request)
+        if OPERATOR not in actions.roles_of(request.user):
+            found.pop("park_cases", None)
+        return found
 
     def get_urls(self):
         act = path(
