@@ -54,8 +54,12 @@ def test_an_approver_engages_the_kill_switch_and_the_page_says_who(approver):
     approver.post(DASHBOARD + "kill-switch", {"action": "engage", "reason": "incident 42"})
     switch = kill_switch()
     assert switch.engaged and switch.changed_by == "alma"
+    approver.post(DASHBOARD + "kill-switch", {"action": "lift"})
+    approver.post(DASHBOARD + "kill-switch", {"action": "engage", "reason": "incident 43"})
     html = approver.get(DASHBOARD).content.decode()
-    assert "Engaged by alma" in html and "incident 42" in html
+    assert "Engaged by alma" in html and "incident 43" in html
+    flips = html.split('id="kill-switch-flips"')[1].split("</ul>")[0]
+    assert flips.count("<li>") == 3 and "lifted by alma" in flips
 
 
 def test_engaging_the_kill_switch_without_a_reason_is_refused(approver):
