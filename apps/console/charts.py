@@ -8,6 +8,7 @@ judged. The x axis runs from the change (when it is earlier) to the window's end
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timedelta
 
@@ -40,6 +41,15 @@ def checkpoint_svg(
     baseline: float | None = None,
 ) -> str:
     """The chart as an inline <svg> element (text, no XML declaration, no scripts)."""
+    return _render(
+        title, tuple(minute_values), threshold, window_start, window_end, change_at, baseline
+    )
+
+
+# A checkpoint never changes, and pygal takes ~20 ms a chart: a page drawn again (an operator
+# reloading while the loop runs) reuses its charts. Keyed by every input, so never stale.
+@functools.lru_cache(maxsize=256)
+def _render(title, minute_values, threshold, window_start, window_end, change_at, baseline):
     chart = pygal.DateTimeLine(
         style=STYLE,
         width=520,
