@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 TEST_DATA_DIR ?= $(CURDIR)/var/test
 
 .PHONY: run test lint audit format demo stop migrate shell clean venv image \
-	bench-transitions bench-gate bench-exec bench-loop bench-analyst bench-nab bench-kb fuzz soak
+	bench-transitions bench-gate bench-exec bench-loop bench-analyst bench-nab bench-kb bench-admin \
+	fuzz soak
 
 $(STAMP): requirements.txt requirements.lock.txt
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +75,11 @@ bench-analyst: $(STAMP)
 # The Librarian's retrieval quality (recall@1/@5, MRR per mode) on bench/kb_corpus.
 bench-kb: $(STAMP)
 	$(BENCH_ENV) $(PY) -m bench.kb
+
+# The operator's admin pages at 10,000 cases and 1,000,000 timeline rows, over HTTP against
+# `make run`'s processes on their own data dir (seeded once; docs/operator-ui.md).
+bench-admin: $(STAMP)
+	$(BENCH_ENV) AIOPS_DATA_DIR=$(CURDIR)/var/bench-admin $(PY) -m bench.admin
 
 # NAB (numenta/NAB data, read from NAB_ROOT: a NAB checkout); no database needed.
 bench-nab: $(STAMP)

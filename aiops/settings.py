@@ -121,6 +121,8 @@ INSTALLED_APPS = [
     "apps.sensor",
     "apps.kb",
     "apps.notify",
+    # After apps.cases: its admin re-registers the case admin as the case page.
+    "apps.console",
 ]
 # AIOPS_TEST_APPS: a fixture app whose subscribers count deliveries; only the test suite and
 # benches load it.

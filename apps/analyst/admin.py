@@ -52,6 +52,7 @@ class AnalysisFindingAdmin(admin.ModelAdmin):
     list_filter = ["status", "source", "kind", "severity"]
     search_fields = ["fingerprint", "service", "metric", "summary"]
     ordering = ["-started_at"]
+    actions = None  # evidence is not bulk-deleted; and a checkbox a row is half the render
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]

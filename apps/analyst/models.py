@@ -107,6 +107,8 @@ class AnalysisFinding(models.Model):
         indexes = [
             models.Index(fields=["service", "-started_at"], name="analysis_finding_svc_idx"),
             models.Index(fields=["status", "rule"], name="analysis_finding_open_idx"),
+            # The admin's list and the dashboard's last hour, newest first.
+            models.Index(fields=["-started_at"], name="analysis_finding_started_idx"),
         ]
 
     def __str__(self):

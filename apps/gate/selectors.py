@@ -14,6 +14,7 @@ from apps.cases import workflow as wf
 from apps.cases.models import OpsCase
 from apps.gate import targets
 from apps.gate.models import GateDecision, GatePolicy, KillSwitch, PlanApproved
+from apps.gate.policy import Policy
 from apps.planner.models import PlanProposed
 from apps.planner.selectors import latest_plan
 
@@ -99,11 +100,14 @@ def pending_approvals():
     )
 
 
-def pending_entries() -> list[dict]:
-    """Pending approvals with their decision and plan, for the admin page."""
-    rows = [c for c in pending_approvals() if c.pending_plan_id == c.newest_plan_id]
+def pending_entries(*, limit: int | None = None) -> list[dict]:
+    """Pending approvals with their decision and plan, oldest first, for the admin pages
+    (three queries, however many)."""
+    rows = [c for c in pending_approvals()[:limit] if c.pending_plan_id == c.newest_plan_id]
     decisions = GateDecision.objects.in_bulk([c.pending_decision_id for c in rows])
-    plans = PlanProposed.objects.in_bulk([c.pending_plan_id for c in rows])
+    plans = PlanProposed.objects.select_related("requested_by").in_bulk(
+        [c.pending_plan_id for c in rows]
+    )
     return [
         {
             "case": c,
@@ -112,6 +116,39 @@ def pending_entries() -> list[dict]:
         }
         for c in rows
     ]
+
+
+def autopilot_settings(*, depth: int = 200) -> list[dict]:
+    """Each environment of the policy in force with its autopilot and four-eyes, and who set
+    that autopilot and when: the oldest of the unbroken run of policy versions (of the last
+    `depth`) that gave it that mode. One query."""
+    policy_in_force()  # seeds version 1 on an empty table
+    rows = list(
+        GatePolicy.objects.order_by("-version").values_list(
+            "version", "document", "created_by", "created_at"
+        )[:depth]
+    )
+    policies = [(row, Policy.from_document(row[0], row[1], "")) for row in rows]
+    newest = policies[0][1]
+    settings_ = []
+    for environment in sorted(newest.environments):
+        mode = newest.autopilot(environment)
+        setter = rows[0]
+        for row, policy in policies[1:]:
+            if policy.autopilot(environment) != mode:
+                break
+            setter = row
+        settings_.append(
+            {
+                "environment": environment,
+                "mode": mode,
+                "four_eyes": newest.four_eyes(environment),
+                "version": setter[0],
+                "set_by": setter[2],
+                "set_at": setter[3],
+            }
+        )
+    return settings_
 
 
 IN_FLIGHT = (wf.WAIT_GATE, wf.EXECUTING, wf.VERIFYING)

@@ -12,8 +12,10 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from aiops.metrics import conflict_total
 from aiops.problems import BadRequest
 from apps.cases import workflow as wf
+from apps.cases.exceptions import StaleVersion
 from apps.cases.models import OpsCase
 from apps.cases.services import lock_case, timeline_note
 from apps.gate import metrics, selectors, targets
@@ -83,12 +85,17 @@ def gate_eval(
     return decision
 
 
-def gate_approve(*, case_id, user, actor: str, comment: str = "") -> GateDecision:
+def gate_approve(
+    *, case_id, user, actor: str, comment: str = "", if_match: int | None = None
+) -> GateDecision:
     """A human approves a plan that needs one. With four-eyes on for the plan's environment the
-    approver must not be its requester (compared by user id). Raises FourEyesViolation (403),
-    KillSwitchEngaged, NotAtGate, AlreadyDecided, NoPendingApproval (409)."""
+    approver must not be its requester (compared by user id). With `if_match` the case must
+    still be at that version (what the person saw). Raises StaleVersion (412),
+    FourEyesViolation (403), KillSwitchEngaged, NotAtGate, AlreadyDecided,
+    NoPendingApproval (409)."""
     with transaction.atomic():
         case = lock_case(case_id)
+        _check_version(case, if_match)
         plan = _plan_at_gate(case)
         _pending(plan)
         switch = selectors.kill_switch()
@@ -124,12 +131,16 @@ def gate_approve(*, case_id, user, actor: str, comment: str = "") -> GateDecisio
         )
 
 
-def gate_reject(*, case_id, user, actor: str, comment: str) -> GateDecision:
-    """A human rejects a plan that needs a decision; the case parks with the comment."""
+def gate_reject(
+    *, case_id, user, actor: str, comment: str, if_match: int | None = None
+) -> GateDecision:
+    """A human rejects a plan that needs a decision; the case parks with the comment.
+    `if_match` as for gate_approve."""
     if not (comment or "").strip():
         raise CommentRequired("Say why the plan is rejected (comment).")
     with transaction.atomic():
         case = lock_case(case_id)
+        _check_version(case, if_match)
         plan = _plan_at_gate(case)
         _pending(plan)
         policy = selectors.policy_in_force()
@@ -279,6 +290,33 @@ def kill_switch_set(*, engaged: bool, actor: str, reason: str = "") -> KillSwitc
     return switch
 
 
+def autopilot_set(*, environment: str, mode: str, actor: str) -> GatePolicy:
+    """Set how far the loop runs unattended in `environment` (approvers and superusers; the
+    caller checks the role): a new policy version with only that changed, its comment saying
+    so. Setting the mode it has records nothing. Raises BadRequest for an unknown environment
+    or mode."""
+    if mode not in wf.AUTOPILOT_MODES:
+        raise BadRequest(f"autopilot must be one of {', '.join(wf.AUTOPILOT_MODES)}.")
+    with transaction.atomic():
+        list(GatePolicy.objects.select_for_update().order_by("-version")[:1])
+        policy = selectors.policy_in_force()
+        environments = policy.document.get("environments", {})
+        if environment not in environments:
+            raise BadRequest(f"The policy names no environment {environment!r}.")
+        before = policy.as_policy().autopilot(environment)
+        if before == mode:
+            return policy
+        rules = {**environments[environment], "autopilot": mode}
+        document = {**policy.document, "environments": {**environments, environment: rules}}
+        return policy_save(
+            document=document,
+            cedar=policy.cedar,
+            actor=actor,
+            source=f"admin:{actor}",
+            comment=f"autopilot of {environment}: {before} → {mode}",
+        )
+
+
 def policy_seed_from_file(*, actor: str = SYSTEM_ACTOR) -> GatePolicy:
     """Store config/gate-policy.yaml as a new version unless that exact file is already the
     latest file-seeded version (so admin edits survive restarts until the file changes)."""
@@ -318,6 +356,14 @@ def policy_save(
             source=source or f"admin:{actor}",
             comment=comment,
             created_by=actor,
+        )
+
+
+def _check_version(case, if_match: int | None) -> None:
+    if if_match is not None and if_match != case.version:
+        conflict_total.labels(kind="stale").inc()
+        raise StaleVersion(
+            f"Case is at version {case.version}, not {if_match}.", current_version=case.version
         )
 
 

@@ -2,8 +2,10 @@
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db.models import Q
 
+from apps.sensor import locators
 from apps.sensor.hints import canonical_id
 from apps.sensor.models import EvidenceLink, Metric1m
 
@@ -42,3 +44,19 @@ def case_finding_ids(labels) -> list[str]:
     if isinstance(first, dict) and isinstance(first.get("id"), str | int):
         ids.append(first["id"])
     return sorted({canonical_id(str(i)) for i in ids if not isinstance(i, bool)})
+
+
+def evidence_href(locator) -> tuple[str | None, str]:
+    """(href, why): a link into the locator's system's UI, or None and why there is none."""
+    return locators.render(locator, ui_bases())
+
+
+def ui_bases() -> locators.UiBases:
+    return locators.UiBases(
+        prometheus=settings.PROMETHEUS_UI_URL or settings.PROMETHEUS_URL,
+        grafana=settings.GRAFANA_URL,
+        grafana_loki_datasource=settings.GRAFANA_LOKI_DATASOURCE,
+        openobserve=settings.OPENOBSERVE_URL,
+        openobserve_org=settings.OPENOBSERVE_ORG,
+        kibana=settings.KIBANA_URL,
+    )

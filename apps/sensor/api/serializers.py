@@ -2,11 +2,10 @@
 patterns, hints, locators) so every item's errors can be listed; the serializers here
 document them for the OpenAPI schema and render the evidence chain."""
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.sensor import locators
+from apps.sensor import locators, selectors
 from apps.sensor.models import EvidenceLink, OoLocator
 
 
@@ -117,18 +116,7 @@ class LocatorSerializer(serializers.ModelSerializer):
         return self._rendered(locator)[1]
 
     def _rendered(self, locator):
-        return locators.render(locator, ui_bases())
-
-
-def ui_bases() -> locators.UiBases:
-    return locators.UiBases(
-        prometheus=settings.PROMETHEUS_UI_URL or settings.PROMETHEUS_URL,
-        grafana=settings.GRAFANA_URL,
-        grafana_loki_datasource=settings.GRAFANA_LOKI_DATASOURCE,
-        openobserve=settings.OPENOBSERVE_URL,
-        openobserve_org=settings.OPENOBSERVE_ORG,
-        kibana=settings.KIBANA_URL,
-    )
+        return selectors.evidence_href(locator)
 
 
 class EvidenceLinkSerializer(serializers.ModelSerializer):
