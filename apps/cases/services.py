@@ -6,6 +6,7 @@ import logging
 import uuid
 
 from django.db import transaction
+from django.utils import timezone
 
 from aiops.actors import actor_name
 from aiops.middleware import case_id_var, request_id_var
@@ -194,6 +195,11 @@ def timeline_note(case: OpsCase, *, event: str, actor: str, reason: str = "", da
 
 
 def _record(case: OpsCase, *, event, from_state, actor, reason, data=None) -> None:
+    entered = selectors.state_entered_at(case)
+    if entered is not None:
+        seconds = max(0.0, (timezone.now() - entered).total_seconds())
+        observe = metrics.case_state_duration_seconds.labels(state=from_state).observe
+        transaction.on_commit(lambda: observe(seconds), robust=True)
     CaseTimeline.objects.create(
         case=case,
         event=event,
@@ -293,4 +299,5 @@ def verify_decide(*, case_id, decision: str, actor: str, reason: str = "") -> Op
             reason=reason or "accepted after a failed verification",
             data={"verify_override": True, "run_id": run_id},
         )
+        transaction.on_commit(metrics.verify_overrides_total.inc, robust=True)
     return case
