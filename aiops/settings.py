@@ -225,6 +225,7 @@ KIBANA_URL = env("AIOPS_KIBANA_URL")
 # needs no import of the apps that own them.
 METRICS_COLLECTORS = [
     "apps.cases.metrics.OutboxCollector",
+    "apps.cases.metrics.OutcomeCollector",
     "apps.gate.metrics.KillSwitchCollector",
 ]
 

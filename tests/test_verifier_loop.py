@@ -112,8 +112,8 @@ def test_breached_slo_parks_the_case_naming_the_check(worker, api, ingest_api):
     case_id = run_loop(api, "payments")
     assert OpsCase.objects.get(pk=case_id).state == "PARKED"
     assert_audit_trail(case_id)
-    parked = CaseTimeline.objects.get(case_id=case_id, to_state="PARKED")
-    assert parked.event == "verify_failed"
+    parked = CaseTimeline.objects.get(case_id=case_id, event="verify_failed")
+    assert parked.to_state == "PARKED"
     assert "check 'p95-latency' fail: p95 latency 412 ms > 300 ms for 5 of 5 minutes" in (
         parked.reason
     )

@@ -94,8 +94,8 @@ def test_breach_fails_and_parks_with_a_reason_naming_the_check(new_case):
     sentence = VerifyCheckpoint.objects.get(case=case).sentence
     assert sentence == "p95 latency 412 ms > 300 ms for 3 of 5 minutes"
     assert deliver_result(case).state == "PARKED"
-    parked = CaseTimeline.objects.filter(case=case, to_state="PARKED").get()
-    assert parked.event == "verify_failed"
+    parked = CaseTimeline.objects.get(case=case, event="verify_failed")
+    assert parked.to_state == "PARKED"
     assert "p95 latency 412 ms > 300 ms for 3 of 5 minutes" in parked.reason
 
 

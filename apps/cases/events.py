@@ -207,6 +207,17 @@ class VerificationRequested(Command):
     description = "VERIFYING asks the Verifier to schedule the verification of the run."
 
 
+@dataclass(frozen=True)
+class RollbackRequested(Command):
+    type = "cmd.exec.rollback.v1"
+    description = (
+        "A verification failed: the Executor runs the rollback steps of the run it judged "
+        "(`run_id`), by the policy's on_verify_fail: rollback or a person's decision."
+    )
+    run_id: str
+    requested_by: str
+
+
 COMMANDS: dict[str, type[Command]] = {
     cls.type: cls
     for cls in (

@@ -29,3 +29,7 @@ class GuardFailed(Conflict):
 
 class StaleVersion(Problem):
     status, slug, title = 412, "stale-version", "If-Match does not match the current version"
+
+
+class NoVerifyDecision(Conflict):
+    slug, title = "no-verify-decision", "The case is not waiting for a verify decision"

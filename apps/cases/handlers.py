@@ -8,7 +8,14 @@ case (it was parked meanwhile, a newer plan exists) is noted on the timeline, no
 from apps.cases import autopilot, correlate, events
 from apps.cases import workflow as wf
 from apps.cases.exceptions import GuardFailed, IllegalTransition
-from apps.cases.services import ACTOR, fire, lock_case, timeline_note
+from apps.cases.services import (
+    ACTOR,
+    fire,
+    lock_case,
+    rollback_request,
+    timeline_note,
+    verify_decision_ask,
+)
 
 
 def _fire_or_note(case, event: str, reason: str, data: dict, actor: str = ACTOR) -> None:
@@ -70,9 +77,24 @@ def on_exec_finished(event) -> None:
 
 @events.subscriber("orchestrator.verify_result", "evt.verify.result.v1")
 def on_verify_result(event) -> None:
+    """Passed: the case closes. Failed: it parks, and by the policy's on_verify_fail the
+    plan's rollback steps run at once, or a person is asked to roll back or accept. A
+    verification that failed no deciding check (inconclusive) always waits for a person."""
     case = lock_case(event.case_id)
-    name = "verify_pass" if event.passed else "verify_failed"
-    _fire_or_note(case, name, event.summary, event.to_data())
+    if event.passed:
+        _fire_or_note(case, "verify_pass", event.summary, event.to_data())
+        return
+    mode = autopilot.on_verify_fail(case.environment)
+    try:
+        fire(case, "verify_failed", actor=ACTOR, reason=event.summary, data=event.to_data())
+    except (IllegalTransition, GuardFailed) as refused:
+        timeline_note(case, event="verify_failed_ignored", actor=ACTOR, reason=refused.detail)
+        return
+    failed = any(c.get("result") == "fail" and not c.get("dry_run") for c in event.checkpoints)
+    if mode == wf.VERIFY_FAIL_ROLLBACK and failed:
+        rollback_request(case, run_id=event.run_id, actor=ACTOR, reason="on_verify_fail: rollback")
+    else:
+        verify_decision_ask(case, event=event, mode=mode, failed=failed)
 
 
 @events.subscriber("orchestrator.plan_failed", "evt.plan.failed.v1")

@@ -131,7 +131,12 @@ class CaseTimeline(models.Model):
         verbose_name = "timeline entry"
         verbose_name_plural = "timeline"
         ordering = ["id"]
-        indexes = [models.Index(fields=["case", "id"], name="case_timeline_case_id_idx")]
+        indexes = [
+            models.Index(fields=["case", "id"], name="case_timeline_case_id_idx"),
+            # The outcome counts (apps.cases.outcomes) read a window of a few events.
+            models.Index(fields=["event", "created_at"], name="case_timeline_event_time_idx"),
+            models.Index(fields=["created_at"], name="case_timeline_time_idx"),
+        ]
 
     def __str__(self):
         return f"{self.event}: {self.from_state} -> {self.to_state}"

@@ -2,7 +2,10 @@
 
 import uuid
 
+from django.db.models import F, Q
+
 from aiops.middleware import case_id_var
+from apps.cases import workflow as wf
 from apps.cases.exceptions import CaseNotFound
 from apps.cases.models import CaseTimeline, OpsCase, Outbox
 
@@ -36,3 +39,38 @@ def outbox_backlog() -> tuple[int, float]:
     oldest = stats["t"]
     lag = (timezone.now() - oldest).total_seconds() if oldest else 0.0
     return stats["n"], lag
+
+
+def state_entered_at(case):
+    """When the case entered its current state: its latest transition's time (a note
+    keeps the state, so from_state == to_state marks one), None before the first."""
+    return (
+        CaseTimeline.objects.filter(case=case)
+        .exclude(from_state=F("to_state"))
+        .order_by("-id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+
+
+# Timeline notes of a failed verification: a person is asked, or it was settled.
+VERIFY_DECISION_PENDING = "verify_decision_pending"
+VERIFY_ROLLBACK_REQUESTED = "verify_rollback_requested"
+VERIFY_ACCEPTED = "verify_accepted"
+
+
+def verify_decision_pending(case) -> CaseTimeline | None:
+    """The note asking a person to roll back or accept, while the case still waits on it:
+    parked by verify_failed, not moved since, and nobody decided yet."""
+    if case.state != wf.PARKED:
+        return None
+    latest = (
+        CaseTimeline.objects.filter(case=case)
+        .filter(
+            Q(event__in=(VERIFY_DECISION_PENDING, VERIFY_ROLLBACK_REQUESTED, VERIFY_ACCEPTED))
+            | ~Q(from_state=F("to_state"))
+        )
+        .order_by("-id")
+        .first()
+    )
+    return latest if latest is not None and latest.event == VERIFY_DECISION_PENDING else None

@@ -6,16 +6,18 @@ import logging
 import uuid
 
 from django.db import transaction
+from django.utils import timezone
 
 from aiops.actors import actor_name
 from aiops.middleware import case_id_var, request_id_var
-from apps.cases import autopilot, events, metrics
+from apps.cases import autopilot, events, metrics, selectors
 from apps.cases import workflow as wf
 from apps.cases.exceptions import (
     CaseNotFound,
     GuardFailed,
     IllegalTransition,
     ModuleEvent,
+    NoVerifyDecision,
     ReasonRequired,
     StaleVersion,
     UnknownEvent,
@@ -193,6 +195,11 @@ def timeline_note(case: OpsCase, *, event: str, actor: str, reason: str = "", da
 
 
 def _record(case: OpsCase, *, event, from_state, actor, reason, data=None) -> None:
+    entered = selectors.state_entered_at(case)
+    if entered is not None:
+        seconds = max(0.0, (timezone.now() - entered).total_seconds())
+        observe = metrics.case_state_duration_seconds.labels(state=from_state).observe
+        transaction.on_commit(lambda: observe(seconds), robust=True)
     CaseTimeline.objects.create(
         case=case,
         event=event,
@@ -219,3 +226,78 @@ def _record(case: OpsCase, *, event, from_state, actor, reason, data=None) -> No
 def _request_id() -> str:
     value = request_id_var.get()
     return "" if value == "-" else value
+
+
+# --- after a failed verification: roll back, or a person decides ---
+
+
+def verify_decision_ask(case: OpsCase, *, event, mode: str, failed: bool) -> None:
+    """Note on a case just parked by verify_failed that a person is to roll back or accept
+    (caller's transaction). The note keeps the run to undo for a later rollback."""
+    why = "on_verify_fail: pause" if failed else "the verification was inconclusive"
+    timeline_note(
+        case,
+        event=selectors.VERIFY_DECISION_PENDING,
+        actor=ACTOR,
+        reason=f"{why}: a person decides — roll back or accept "
+        f"(POST /case/{case.pk}/verify-decision)",
+        data={"run_id": event.run_id, "verification_id": event.verification_id, "mode": mode},
+    )
+
+
+def rollback_request(case: OpsCase, *, run_id: str, actor: str, reason: str) -> None:
+    """Ask the Executor to run the rollback steps of `run_id` (caller's transaction, case
+    locked): cmd.exec.rollback.v1, bound to the case's version, so a case resumed meanwhile
+    is left alone."""
+    timeline_note(
+        case,
+        event=selectors.VERIFY_ROLLBACK_REQUESTED,
+        actor=actor,
+        reason=reason,
+        data={"run_id": run_id},
+    )
+    events.RollbackRequested(
+        case_id=str(case.pk),
+        case_version=case.version,
+        state=case.state,
+        service=case.service,
+        environment=case.environment,
+        autopilot=autopilot.mode_for(case.environment),
+        run_id=run_id,
+        requested_by=actor,
+    ).emit()
+
+
+def verify_decide(*, case_id, decision: str, actor: str, reason: str = "") -> OpsCase:
+    """A person settles a failed verification the case waits on: `rollback` (the Executor
+    runs the plan's rollback steps; the case stays PARKED) or `accept` (the change stays:
+    note verify_accepted, which counts as the verification overridden, then close).
+    Raises CaseNotFound (404), NoVerifyDecision (409: not waiting for one)."""
+    with transaction.atomic():
+        case = lock_case(case_id)
+        pending = selectors.verify_decision_pending(case)
+        if pending is None:
+            raise NoVerifyDecision(
+                "The case is not parked by a failed verification waiting for a person.",
+                state=case.state,
+            )
+        run_id = str(pending.data.get("run_id", ""))
+        if decision == "rollback":
+            rollback_request(case, run_id=run_id, actor=actor, reason=reason or "a person chose")
+            return case
+        timeline_note(
+            case,
+            event=selectors.VERIFY_ACCEPTED,
+            actor=actor,
+            reason=reason,
+            data={"run_id": run_id, "verification_id": pending.data.get("verification_id", "")},
+        )
+        fire(
+            case,
+            "close",
+            actor=actor,
+            reason=reason or "accepted after a failed verification",
+            data={"verify_override": True, "run_id": run_id},
+        )
+        transaction.on_commit(metrics.verify_overrides_total.inc, robust=True)
+    return case

@@ -126,6 +126,13 @@ AUTOPILOT_SUPERVISED = "supervised"  # the loop runs itself; every plan needs a 
 AUTOPILOT_LOW_RISK = "low_risk"  # plans the policy rates low risk run unattended
 AUTOPILOT_MODES = (AUTOPILOT_MANUAL, AUTOPILOT_SUPERVISED, AUTOPILOT_LOW_RISK)
 
+# What a failed verification does, per environment (the gate policy's `on_verify_fail`).
+# Either way the case parks (verify_failed); the difference is who acts next.
+VERIFY_FAIL_ROLLBACK = "rollback"  # the Executor runs the plan's rollback steps at once
+VERIFY_FAIL_PAUSE = "pause"  # a person chooses: roll back, or accept the change as it is
+VERIFY_FAIL_MODES = (VERIFY_FAIL_ROLLBACK, VERIFY_FAIL_PAUSE)
+VERIFY_DECISIONS = ("rollback", "accept")
+
 BY_EVENT: dict[str, Transition] = {t.event: t for t in TRANSITIONS}
 _ALIASES: dict[str, str] = {t.seed_name: t.event for t in TRANSITIONS if t.seed_name}
 

@@ -33,6 +33,11 @@ class ExecRun(models.Model):
     phase = models.CharField(
         max_length=8, choices=[(FORWARD, FORWARD), (ROLLBACK, ROLLBACK)], default=FORWARD
     )
+    # Set on a run of rollback steps only, started after the run it names failed its
+    # verification (cmd.exec.rollback.v1): it reports to the timeline, not to the FSM.
+    undoes = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="undone_by"
+    )
     cancel_requested = models.BooleanField(default=False)
     reason = models.TextField(blank=True, default="")
     actor = models.CharField(max_length=150, blank=True, default="")

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 
 from aiops.problems import NotFound
 from apps.executor.models import ExecRun, ExecStep
+from apps.planner.models import PlanProposed
 
 
 def verified_run(case_id) -> ExecRun | None:
@@ -32,3 +33,11 @@ def run_list(case_id=None):
     if case_id:
         runs = runs.filter(case_id=case_id)
     return runs
+
+
+def plan_get(plan_id) -> PlanProposed:
+    """A plan by id, for its preview."""
+    try:
+        return PlanProposed.objects.get(pk=plan_id)
+    except (PlanProposed.DoesNotExist, ValueError, ValidationError):
+        raise NotFound(f"No plan {plan_id}.") from None

@@ -23,7 +23,7 @@ from django.utils import timezone
 from aiops.backoff import next_resend
 from aiops.commit import after_commit
 from apps.cases.services import lock_case, timeline_note
-from apps.cases.workflow import EXECUTING
+from apps.cases.workflow import EXECUTING, PARKED
 from apps.executor import metrics, procs
 from apps.executor.events import RunFailed, RunSucceeded, StepFinished
 from apps.executor.exceptions import ExecNotAllowed, RunActive
@@ -94,6 +94,57 @@ def exec_start(*, case_id, actor: str, case_version: int | None = None) -> ExecR
         else:
             _finish(run, ExecRun.SUCCEEDED)
     return run
+
+
+def rollback_start(*, case_id, run_id, case_version: int, actor: str) -> ExecRun | None:
+    """Run the rollback steps of `run_id` after its change failed verification
+    (cmd.exec.rollback.v1): a new run in the rollback phase that `undoes` it, its first step
+    queued on commit. No approval is consumed: the approval of the plan covered its rollback
+    steps; the policy's bounds are still checked before each step. Returns None, with a
+    timeline note saying why, when the case moved on (not PARKED at `case_version`), the run
+    is not a succeeded run of the case, a run is active, or the plan has no rollback steps.
+    """
+    with transaction.atomic():
+        case = lock_case(case_id)
+        changed = ExecRun.objects.filter(pk=_uuid_or_none(run_id), case=case).first()
+        why = ""
+        if (case.state, case.version) != (PARKED, case_version):
+            why = f"the case moved on ({case.state}, version {case.version})"
+        elif changed is None or changed.status != ExecRun.SUCCEEDED:
+            why = f"run {run_id} is not a succeeded run of this case"
+        elif ExecRun.objects.filter(case=case, status__in=ExecRun.ACTIVE).exists():
+            why = "a run of this case is still active"
+        elif not _phase_steps(changed, ExecRun.ROLLBACK):
+            why = "the plan has no rollback steps"
+        if why:
+            timeline_note(case, event="rollback_skipped", actor=ACTOR, reason=why)
+            return None
+        run = ExecRun.objects.create(
+            case=case,
+            plan=changed.plan,
+            document=changed.document,
+            status=ExecRun.RUNNING,
+            phase=ExecRun.ROLLBACK,
+            undoes=changed,
+            actor=actor,
+            started_at=timezone.now(),
+            reason=f"undoing run {changed.pk}: its verification failed",
+        )
+        timeline_note(
+            case,
+            event="rollback_started",
+            actor=actor,
+            data={"run_id": str(run.pk), "undoes": str(changed.pk)},
+        )
+        _queue_step(run, ExecRun.ROLLBACK, 0)
+    return run
+
+
+def _uuid_or_none(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def step_claim(message_id: str, *, worker: str) -> ExecStep | None:
@@ -502,7 +553,11 @@ def _finish(run: ExecRun, status: str) -> None:
     transaction.on_commit(lambda: metrics.runs_finished_total.labels(status=status).inc())
     data = {"case_id": str(run.case_id), "run_id": str(run.pk), "status": status}
     plan_id = str(run.plan_id or "")
-    if status == ExecRun.SUCCEEDED:
+    if run.undoes_id is not None:
+        # Undoing a verified change: the case is parked and stays so; the timeline says how
+        # the rollback ended, and no outcome event moves the case.
+        data["undoes"] = str(run.undoes_id)
+    elif status == ExecRun.SUCCEEDED:
         RunSucceeded(
             case_id=str(run.case_id), run_id=str(run.pk), plan_id=plan_id, status=status
         ).emit()

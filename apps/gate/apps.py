@@ -15,8 +15,9 @@ class GateConfig(AppConfig):
             summary,  # noqa: F401 — its summary part and retention
         )
         from apps.gate.guards import gate_approved
-        from apps.gate.selectors import autopilot_for, target_violations
+        from apps.gate.selectors import autopilot_for, on_verify_fail_for, target_violations
 
         register_guard("gate_approved", gate_approved)
         autopilot.register(autopilot_for)
+        autopilot.register_on_verify_fail(on_verify_fail_for)
         registry.register_target_check(target_violations)

@@ -14,6 +14,8 @@ A policy document (config/gate-policy.yaml, versioned as GatePolicy rows):
         freezes: [{start: "2026-12-21T00:00", end: "2027-01-04T00:00", reason: "year end"}]
         autopilot: supervised          # manual | supervised | low_risk (see AUTOPILOT below)
         on_kill_switch: pause          # pause | rollback: what a run stopped by the switch does
+        on_verify_fail: rollback       # rollback | pause: a failed verification runs the
+                                       # plan's rollback steps, or waits for a person
         max_automated_runs: 1          # blast radius: automated runs in flight per service
         targets:                       # what its plans may touch (apps.gate.targets)
           actions: ["kubernetes.*", "echo.*"]
@@ -56,6 +58,7 @@ ENVIRONMENT_KEYS = {
     "freezes",
     "autopilot",
     "on_kill_switch",
+    "on_verify_fail",
     "targets",
     "max_automated_runs",
 }
@@ -118,6 +121,9 @@ class Policy:
 
     def on_kill_switch(self, environment: str) -> str:
         return (self.environments.get(environment) or {}).get("on_kill_switch", PAUSE)
+
+    def on_verify_fail(self, environment: str) -> str:
+        return (self.environments.get(environment) or {}).get("on_verify_fail", ROLLBACK)
 
     def targets(self, environment: str) -> dict | None:
         """What plans in `environment` may touch; None: the default, echo only."""
@@ -291,6 +297,8 @@ def _environment_problems(rules) -> list[str]:
         problems.append("autopilot must be one of " + ", ".join(AUTOPILOT))
     if rules.get("on_kill_switch", PAUSE) not in (PAUSE, ROLLBACK):
         problems.append("on_kill_switch must be pause or rollback")
+    if rules.get("on_verify_fail", ROLLBACK) not in (PAUSE, ROLLBACK):
+        problems.append("on_verify_fail must be rollback or pause")
     if "targets" in rules:
         problems += bounds.problems(rules["targets"])
     try:

@@ -50,6 +50,11 @@ def autopilot_for(environment: str) -> str:
     return policy_in_force().as_policy().autopilot(environment)
 
 
+def on_verify_fail_for(environment: str) -> str:
+    """What a failed verification in `environment` does (registered with the Orchestrator)."""
+    return policy_in_force().as_policy().on_verify_fail(environment)
+
+
 def target_violations(environment: str, spec) -> list[dict]:
     """What of the plan `spec` the policy in force does not let `environment` touch
     (registered as aiops.registry's target check for the Planner)."""

@@ -185,9 +185,16 @@ def normalize(document: dict, *, defaults: PlanDefaults) -> dict:
     verify.setdefault("window_s", defaults.verify_window_s)
     check_defaults = {**CHECK_DEFAULTS, "no_data": defaults.check_no_data}
     verify["checks"] = [
-        {**copy.deepcopy(check_defaults), **check} for check in verify.get("checks", [])
+        _check_mode({**copy.deepcopy(check_defaults), **check})
+        for check in verify.get("checks", [])
     ]
     return plan
+
+
+def _check_mode(check: dict) -> dict:
+    """`mode: dry_run` and `dry_run: true` say the same; the stored check carries both."""
+    dry_run = bool(check.get("dry_run")) or check.get("mode") == "dry_run"
+    return {**check, "dry_run": dry_run, "mode": "dry_run" if dry_run else "enforce"}
 
 
 def missing_parts(document: dict) -> list[str]:

@@ -73,7 +73,7 @@ class Check:
                 for_minutes=max(1, int(raw.get("for_minutes") or 1)),
                 max_increase_pct=None if increase is None else float(increase),
                 no_data=raw.get("no_data") or default_no_data,
-                dry_run=bool(raw.get("dry_run", False)),
+                dry_run=bool(raw.get("dry_run", False)) or raw.get("mode") == "dry_run",
             )
         except KeyError as exc:
             raise InvalidCheck(f"check '{raw.get('name')}': {exc.args[0]} is required") from None

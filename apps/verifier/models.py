@@ -49,7 +49,15 @@ class VerifyCheckpoint(models.Model):
                 fields=["verification_id", "position"], name="verify_checkpoint_check_uniq"
             )
         ]
-        indexes = [models.Index(fields=["case", "-created_at"], name="verify_cp_case_time_idx")]
+        indexes = [
+            models.Index(fields=["case", "-created_at"], name="verify_cp_case_time_idx"),
+            # GET /verify/checks/stats reads only the dry-run rows of a recent window.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(dry_run=True),
+                name="verify_cp_dry_run_time_idx",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.check_name}: {self.result}"

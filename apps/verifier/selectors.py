@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db.models import Count, F, Max, Q
+
 from apps.cases import workflow as wf
 from apps.cases.models import CaseTimeline, OpsCase
+from apps.verifier.evaluate import FAIL, INCONCLUSIVE
 from apps.verifier.models import VerifyCheckpoint
+
+# Distinct (template, check) pairs a stats answer lists at most.
+STATS_LIMIT = 500
 
 
 def case_checkpoints(case: OpsCase):
@@ -46,3 +52,28 @@ def change_time(case) -> datetime | None:
         if row is not None:
             return row.created_at
     return None
+
+
+def dry_run_check_stats(*, since: datetime) -> list[dict]:
+    """Per dry-run check (the plan template and the check's name) since `since`: how often
+    it was judged and how often it would have failed the verification had it decided.
+    One grouped query over the partial index of dry-run checkpoints."""
+    rows = (
+        VerifyCheckpoint.objects.filter(dry_run=True, created_at__gte=since)
+        .values(template=F("plan__template"), name=F("check_name"))
+        .annotate(
+            evaluations=Count("id"),
+            would_have_failed=Count("id", filter=Q(result=FAIL)),
+            inconclusive=Count("id", filter=Q(result=INCONCLUSIVE)),
+            last_evaluated=Max("created_at"),
+        )
+        .order_by("-evaluations", "template", "name")[:STATS_LIMIT]
+    )
+    return [
+        {
+            **row,
+            "template": row["template"] or "",
+            "would_have_failed_rate": round(row["would_have_failed"] / row["evaluations"], 4),
+        }
+        for row in rows
+    ]

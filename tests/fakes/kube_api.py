@@ -1,7 +1,8 @@
 """A local HTTP server speaking enough of the Kubernetes REST API for apps/v1 Deployments.
 
 GET/PATCH /apis/apps/v1/namespaces/{ns}/deployments/{name} (strategic-merge, merge and JSON
-patches, as the official client sends them), GET …/replicasets?labelSelector=… and
+patches, as the official client sends them; with ?dryRun=All the merged object is answered
+and nothing is stored), GET …/replicasets?labelSelector=… and
 GET /api/v1/namespaces/{ns}/secrets/{name} (`add_secret`). A
 template change creates (or re-activates) a ReplicaSet with the next revision, and the
 Deployment's status then progresses one stage per GET, as a controller would: observed,
@@ -208,7 +209,13 @@ class FakeKubeAPI:
     def handle(self, method: str, path: str, query: dict, content_type: str, body: bytes):
         with self.lock:
             self.requests.append(
-                {"method": method, "path": path, "content_type": content_type, "body": body}
+                {
+                    "method": method,
+                    "path": path,
+                    "query": query,
+                    "content_type": content_type,
+                    "body": body,
+                }
             )
             for index, (fail_method, status) in enumerate(self.failures):
                 if fail_method == method:
@@ -225,7 +232,10 @@ class FakeKubeAPI:
                     self._refresh_status(deployment)
                     return 200, deployment
                 if method == "PATCH":
-                    return self._patch(deployment, content_type, json.loads(body or b"null"))
+                    patch = json.loads(body or b"null")
+                    if query.get("dryRun") == ["All"]:
+                        return self._patch(copy.deepcopy(deployment), content_type, patch, dry=True)
+                    return self._patch(deployment, content_type, patch)
                 return 405, _status_body(405, "method not allowed", "MethodNotAllowed")
             match = SECRET.match(path)
             if match and method == "GET":
@@ -254,7 +264,9 @@ class FakeKubeAPI:
                 }
             return 404, _status_body(404, f"no route {method} {path}")
 
-    def _patch(self, deployment: dict, content_type: str, patch) -> tuple[int, dict]:
+    def _patch(self, deployment: dict, content_type: str, patch, dry=False) -> tuple[int, dict]:
+        """Apply `patch` to `deployment` in place. `dry` (dryRun=All; the caller passes a
+        copy): answer the merged object as the server would store it, touching no state."""
         before = json.dumps(deployment["spec"], sort_keys=True)
         template_before = json.dumps(deployment["spec"]["template"], sort_keys=True)
         kind = content_type.split(";")[0].strip()
@@ -273,6 +285,8 @@ class FakeKubeAPI:
             meta["generation"] += 1
             meta["resourceVersion"] = str(int(meta["resourceVersion"]) + 1)
             key = (meta["namespace"], meta["name"])
+            if dry:
+                return 200, deployment
             if json.dumps(deployment["spec"]["template"], sort_keys=True) != template_before:
                 self._roll(deployment)
             else:

@@ -39,6 +39,14 @@ class TransitionSerializer(serializers.Serializer):
     reason = strict.Text(required=False, allow_blank=True, default="", max_length=2000)
 
 
+class VerifyDecisionSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(
+        choices=["rollback", "accept"],
+        help_text="rollback: run the plan's rollback steps; accept: keep the change and close.",
+    )
+    reason = strict.Text(required=False, allow_blank=True, default="", max_length=2000)
+
+
 class CaseSerializer(serializers.ModelSerializer):
     allowed_events = serializers.SerializerMethodField()
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)

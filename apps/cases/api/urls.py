@@ -9,5 +9,10 @@ urlpatterns = [
     path(
         "case/<str:case_id>/transition", views.CaseTransitionView.as_view(), name="case-transition"
     ),
+    path(
+        "case/<str:case_id>/verify-decision",
+        views.CaseVerifyDecisionView.as_view(),
+        name="case-verify-decision",
+    ),
     path("case/<str:case_id>/timeline", views.CaseTimelineView.as_view(), name="case-timeline"),
 ]

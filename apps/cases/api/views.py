@@ -15,6 +15,7 @@ from apps.cases.api.serializers import (
     CaseSerializer,
     TimelineSerializer,
     TransitionSerializer,
+    VerifyDecisionSerializer,
 )
 from apps.cases.models import CaseTimeline
 
@@ -68,6 +69,29 @@ class CaseTransitionView(APIView):
             if_match=parse_if_match(request.headers.get("If-Match")),
         )
         return case_response(case)
+
+
+class CaseVerifyDecisionView(APIView):
+    @extend_schema(
+        request=VerifyDecisionSerializer,
+        responses={200: CaseSerializer},
+        parameters=[IDEMPOTENCY_KEY],
+        description="Settle a failed verification the case waits on (the policy's "
+        "on_verify_fail: pause, or an inconclusive verification): `rollback` runs the plan's "
+        "rollback steps (the case stays PARKED), `accept` keeps the change and closes the case "
+        "(recorded as the verification overridden). 409 no-verify-decision otherwise.",
+    )
+    @idempotent
+    def post(self, request, case_id):
+        payload = VerifyDecisionSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        case = services.verify_decide(
+            case_id=case_id,
+            decision=payload.validated_data["decision"],
+            reason=payload.validated_data["reason"],
+            actor=actor_name(request.user),
+        )
+        return case_response(selectors.case_get(case.pk))
 
 
 class CaseListView(generics.ListAPIView):

@@ -64,6 +64,16 @@ class Outcome:
     stderr: bytes = b""
 
 
+@dataclass
+class Preview:
+    """A step as an approver should see it before it runs: one line, and the detail (the
+    request, argv or diff) as JSON."""
+
+    summary: str
+    detail: dict = field(default_factory=dict)
+    target: str = ""  # what the step touches: a Deployment, a host, a script
+
+
 class Context:
     """The attempt's deadline and cancel flag, shared with the runner's heartbeat thread."""
 
@@ -115,6 +125,12 @@ class Adapter:
 
     def run(self, step: StepSpec, ctx: Context) -> Outcome:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def preview(self, step: StepSpec, ctx: Context) -> Preview:
+        """What `run` would do, found without changing anything (apps/executor/preview.py).
+        Raises StepError when `run` would refuse the step. The default restates the step."""
+        self.check_action(step)
+        return Preview(summary=f"{self.name}.{step.action}", detail={"params": step.params})
 
     def check_action(self, step: StepSpec) -> None:
         if step.action not in self.spec.actions:

@@ -32,8 +32,15 @@ from django.conf import settings
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from aiops.registry import ActionSpec, AdapterSpec, secret_ok
-from apps.executor import egress
-from apps.executor.adapters.base import Adapter, Context, Outcome, StepError, StepSpec
+from apps.executor import egress, secretrefs
+from apps.executor.adapters.base import (
+    Adapter,
+    Context,
+    Outcome,
+    Preview,
+    StepError,
+    StepSpec,
+)
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # The adapter frames the message and names the host itself: a caller's Host would send the
@@ -51,6 +58,10 @@ FORBIDDEN_HEADERS = frozenset(
         "transfer-encoding",
         "upgrade",
     }
+)
+# Shown as [redacted] in a preview even when a plan writes the value itself.
+SENSITIVE_HEADERS = frozenset(
+    {"authorization", "cookie", "x-api-key", "x-auth-token", "api-key", "private-token"}
 )
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _VALUE = re.compile(r"[\t -~]*")
@@ -111,27 +122,53 @@ class HttpAdapter(Adapter):
         actions={"request": _REQUEST, "call": _REQUEST},  # `call` is an alias
     )
 
-    def run(self, step: StepSpec, ctx: Context) -> Outcome:
+    def preview(self, step: StepSpec, ctx: Context) -> Preview:
+        """The request `run` would send, from the same checks (the URL against the egress
+        allow-list included); nothing is looked up or sent. Header values that carry
+        credentials are shown redacted even when written in the plan."""
+        method, url, dest, headers, body = self._request(step, "<the attempt's message id>")
+        shown = {
+            name: secretrefs.REDACTED if name.lower() in SENSITIVE_HEADERS else value
+            for name, value in headers.items()
+        }
+        return Preview(
+            summary=f"{method} {dest}",
+            detail={
+                "method": method,
+                "url": url,
+                "headers": shown,
+                "body": body.decode() if body is not None else None,
+                "expected_status": step.params.get("expected_status") or "2xx",
+            },
+            target=f"{dest.host}:{dest.port}",
+        )
+
+    def _request(self, step: StepSpec, idempotency_key: str):
+        """(method, url, destination, headers, body) after every check that needs no I/O."""
         self.check_action(step)
         params = step.params
         method = str(params.get("method", "POST")).upper()
         if method not in METHODS:
             raise StepError(f"http method {method!r} is not one of {METHODS}", retryable=False)
         url = params.get("url")
-        allowed = settings.EXEC_HTTP_ALLOWED_HOSTS
         try:
-            dest = egress.check_url(url, allowed)
+            dest = egress.check_url(url, settings.EXEC_HTTP_ALLOWED_HOSTS)
         except egress.Refused as exc:
             raise StepError(str(exc), retryable=False) from None
         headers = check_headers(params.get("headers"))
-        headers["Idempotency-Key"] = step.message_id
+        headers["Idempotency-Key"] = idempotency_key
         headers.setdefault("User-Agent", "aiops-executor")
         payload = params.get("json", params.get("body"))
         body = None
         if payload is not None:
             body = json.dumps(payload).encode()
             headers.setdefault("Content-Type", "application/json")
-        expected = params.get("expected_status")
+        return method, url, dest, headers, body
+
+    def run(self, step: StepSpec, ctx: Context) -> Outcome:
+        method, url, dest, headers, body = self._request(step, step.message_id)
+        allowed = settings.EXEC_HTTP_ALLOWED_HOSTS
+        expected = step.params.get("expected_status")
         if isinstance(expected, int):
             expected = [expected]
 

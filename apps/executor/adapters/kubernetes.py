@@ -11,13 +11,23 @@ API 5xx/429 and connection errors are retryable; 4xx are not.
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 from datetime import UTC, datetime
 
 import urllib3
+import yaml
 from django.conf import settings
 
 from aiops.registry import ActionSpec, AdapterSpec
-from apps.executor.adapters.base import Adapter, Context, Outcome, StepError, StepSpec
+from apps.executor.adapters.base import (
+    Adapter,
+    Context,
+    Outcome,
+    Preview,
+    StepError,
+    StepSpec,
+)
 
 REVISION = "deployment.kubernetes.io/revision"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
@@ -92,38 +102,42 @@ class KubernetesAdapter(Adapter):
 
     def run(self, step: StepSpec, ctx: Context) -> Outcome:
         from kubernetes import client
-        from kubernetes.client.exceptions import ApiException
 
         self.check_action(step)
-        params = step.params
-        namespace = params.get("namespace") or step.target.get("namespace") or ""
-        name = params.get("name") or step.target.get("name") or ""
-        if not isinstance(namespace, str) or not isinstance(name, str) or not name or not namespace:
-            raise StepError("kubernetes needs a namespace and a Deployment name", retryable=False)
-        if params.get("kind", "Deployment") != "Deployment":
-            raise StepError("kubernetes actions apply to a Deployment only", retryable=False)
-        if namespace not in settings.EXEC_K8S_NAMESPACES:
-            raise StepError(
-                f"namespace {namespace!r} is not in the allow-list (AIOPS_EXEC_K8S_NAMESPACES)",
-                retryable=False,
-            )
-        with api_client() as api:
-            apps = client.AppsV1Api(api)
-            call = _Calls(apps, api, namespace, name, ctx)
-            try:
-                result = getattr(self, step.action)(call, params, ctx)
-            except ApiException as exc:
-                retryable = exc.status is None or exc.status >= 500 or exc.status == 429
-                raise StepError(
-                    f"Kubernetes API {exc.status} {exc.reason}: {(exc.body or '')[:300]}",
-                    retryable=retryable,
-                ) from None
-            except urllib3.exceptions.HTTPError as exc:
-                if ctx.remaining() <= 0:
-                    ctx.check()
-                raise StepError(f"Kubernetes API unreachable: {exc}") from None
+        namespace, name = _locate(step)
+        with api_client() as api, _api_errors(ctx):
+            call = _Calls(client.AppsV1Api(api), api, namespace, name, ctx)
+            result = getattr(self, step.action)(call, step.params, ctx)
         result.update({"namespace": namespace, "name": name, "action": step.action})
         return Outcome(result=result, stdout=(_summary(result) + "\n").encode())
+
+    def preview(self, step: StepSpec, ctx: Context) -> Preview:
+        """The action's PATCH sent with dryRun=All: the API server admits and merges it, and
+        answers the object it would store without storing it. The detail is a unified diff
+        of the Deployment's replicas and pod template, current against that answer."""
+        from kubernetes import client
+
+        self.check_action(step)
+        namespace, name = _locate(step)
+        where = f"Deployment {namespace}/{name}"
+        with api_client() as api, _api_errors(ctx):
+            call = _Calls(client.AppsV1Api(api), api, namespace, name, ctx, dry_run=True)
+            current = api.sanitize_for_serialization(call.read())
+            if step.action == "rollout_status":
+                done, message = rollout_complete(call.read())
+                return Preview(
+                    summary=f"wait until the rollout of {where} is complete",
+                    detail={"now": message, "complete": done},
+                    target=where,
+                )
+            getattr(self, step.action)(call, step.params, ctx)
+            proposed = api.sanitize_for_serialization(call.patched)
+        diff = deployment_diff(current, proposed, label=where)
+        return Preview(
+            summary=f"{step.action} {where}" + ("" if diff else " (no change)"),
+            detail={"dry_run": "All", "patch": call.patch_body, "diff": diff},
+            target=where,
+        )
 
     def rollout_restart(self, call, params, ctx):
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -208,10 +222,15 @@ class KubernetesAdapter(Adapter):
 
 
 class _Calls:
-    """The few API calls the actions make, each bounded by the attempt's remaining time."""
+    """The few API calls the actions make, each bounded by the attempt's remaining time.
+    With `dry_run` every PATCH carries dryRun=All, so the server changes nothing; the last
+    body and the object it answered are kept for the preview."""
 
-    def __init__(self, apps, api, namespace, name, ctx: Context):
+    def __init__(self, apps, api, namespace, name, ctx: Context, *, dry_run: bool = False):
         self.apps, self.api, self.namespace, self.name, self.ctx = apps, api, namespace, name, ctx
+        self.dry_run = dry_run
+        self.patch_body = None
+        self.patched = None
 
     def _timeout(self) -> float:
         self.ctx.check()
@@ -223,14 +242,69 @@ class _Calls:
         )
 
     def patch(self, body):
-        return self.apps.patch_namespaced_deployment(
-            self.name, self.namespace, body, _request_timeout=self._timeout()
+        extra = {"dry_run": "All"} if self.dry_run else {}
+        self.patch_body = body
+        self.patched = self.apps.patch_namespaced_deployment(
+            self.name, self.namespace, body, _request_timeout=self._timeout(), **extra
         )
+        return self.patched
 
     def replica_sets(self, selector: str):
         return self.apps.list_namespaced_replica_set(
             self.namespace, label_selector=selector, _request_timeout=self._timeout()
         ).items
+
+
+def _locate(step: StepSpec) -> tuple[str, str]:
+    """The Deployment's namespace and name, refused unless the namespace is allowed."""
+    params = step.params
+    namespace = params.get("namespace") or step.target.get("namespace") or ""
+    name = params.get("name") or step.target.get("name") or ""
+    if not isinstance(namespace, str) or not isinstance(name, str) or not name or not namespace:
+        raise StepError("kubernetes needs a namespace and a Deployment name", retryable=False)
+    if params.get("kind", "Deployment") != "Deployment":
+        raise StepError("kubernetes actions apply to a Deployment only", retryable=False)
+    if namespace not in settings.EXEC_K8S_NAMESPACES:
+        raise StepError(
+            f"namespace {namespace!r} is not in the allow-list (AIOPS_EXEC_K8S_NAMESPACES)",
+            retryable=False,
+        )
+    return namespace, name
+
+
+@contextlib.contextmanager
+def _api_errors(ctx: Context):
+    """API errors as StepError: 5xx, 429 and connection errors retryable, 4xx not."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        yield
+    except ApiException as exc:
+        retryable = exc.status is None or exc.status >= 500 or exc.status == 429
+        raise StepError(
+            f"Kubernetes API {exc.status} {exc.reason}: {(exc.body or '')[:300]}",
+            retryable=retryable,
+        ) from None
+    except urllib3.exceptions.HTTPError as exc:
+        if ctx.remaining() <= 0:
+            ctx.check()
+        raise StepError(f"Kubernetes API unreachable: {exc}") from None
+
+
+def deployment_diff(current: dict, proposed: dict, *, label: str) -> str:
+    """A unified diff of the parts of a Deployment a step changes (replicas and the pod
+    template), as YAML; empty when they are the same."""
+
+    def shown(obj: dict) -> list[str]:
+        spec = (obj or {}).get("spec") or {}
+        part = {"replicas": spec.get("replicas"), "template": spec.get("template")}
+        return yaml.safe_dump(part, sort_keys=True, default_flow_style=False).splitlines(True)
+
+    return "".join(
+        difflib.unified_diff(
+            shown(current), shown(proposed), f"{label} (current)", f"{label} (dry run)"
+        )
+    )
 
 
 def rollout_complete(deployment) -> tuple[bool, str]:

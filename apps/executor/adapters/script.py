@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import threading
 from pathlib import Path
@@ -27,6 +28,7 @@ from apps.executor.adapters.base import (
     Adapter,
     Context,
     Outcome,
+    Preview,
     StepCancelled,
     StepError,
     StepSpec,
@@ -117,6 +119,17 @@ class ScriptAdapter(Adapter):
             )
         },
     )
+
+    def preview(self, step: StepSpec, ctx: Context) -> Preview:
+        """The argv `run` would exec, from the same checks; nothing is started."""
+        self.check_action(step)
+        path = resolve_script(step.params.get("name"))
+        argv = [str(path), *check_args(step.params.get("args"))]
+        return Preview(
+            summary=f"run {shlex.join(argv)}",
+            detail={"argv": argv, "cwd": str(path.parent)},
+            target=path.name,
+        )
 
     def run(self, step: StepSpec, ctx: Context) -> Outcome:
         self.check_action(step)

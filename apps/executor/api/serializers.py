@@ -81,3 +81,22 @@ class RunListQuerySerializer(serializers.Serializer):
     # `?case_id=` that is not a UUID is a 400. The view passes `query_params.dict()`: given
     # a QueryDict, DRF takes a blank value for an absent one and would list every run.
     case_id = serializers.UUIDField(required=False, help_text="Only this case's runs")
+
+
+class StepPreviewSerializer(serializers.Serializer):
+    phase = serializers.ChoiceField(choices=["forward", "rollback"])
+    index = serializers.IntegerField()
+    step_id = serializers.CharField()
+    adapter = serializers.CharField()
+    action = serializers.CharField()
+    target = serializers.CharField(help_text="What the step touches: a Deployment, host, script.")
+    summary = serializers.CharField()
+    detail = serializers.JSONField(help_text="The dry-run diff, argv or request.")
+    refused = serializers.CharField(help_text="Why the step would be refused, or empty.")
+
+
+class PlanPreviewSerializer(serializers.Serializer):
+    plan = serializers.UUIDField()
+    case = serializers.UUIDField()
+    revision = serializers.IntegerField()
+    steps = StepPreviewSerializer(many=True)

@@ -12,10 +12,12 @@ from apps.executor import logstore, selectors, services
 from apps.executor.api.serializers import (
     ExecRequestSerializer,
     ExecRunSerializer,
+    PlanPreviewSerializer,
     RunListQuerySerializer,
     StepOutputQuerySerializer,
     StepOutputSerializer,
 )
+from apps.executor.preview import preview_plan
 
 
 class ExecStartView(APIView):
@@ -76,5 +78,24 @@ class StepOutputView(APIView):
                 "status": step.status,
                 "stdout": logstore.read(step.stdout_ref, tail_bytes=tail_bytes),
                 "stderr": logstore.read(step.stderr_ref, tail_bytes=tail_bytes),
+            }
+        )
+
+
+class PlanPreviewView(APIView):
+    @extend_schema(
+        responses={200: PlanPreviewSerializer},
+        description="What each step of the plan (forward, then rollback) would do, found "
+        "without changing anything: Kubernetes PATCHes sent with dryRun=All and diffed, "
+        "script argv, HTTP requests (secrets as references). Nothing runs or is sent.",
+    )
+    def get(self, request, plan_id):
+        plan = selectors.plan_get(plan_id)
+        return Response(
+            {
+                "plan": plan.pk,
+                "case": plan.case_id,
+                "revision": plan.revision,
+                "steps": preview_plan(plan),
             }
         )

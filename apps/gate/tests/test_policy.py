@@ -261,3 +261,15 @@ def test_autopilot_and_kill_switch_settings_are_validated():
     )
     assert "environments.prod: autopilot must be one of manual, supervised, low_risk" in problems
     assert "environments.prod: on_kill_switch must be pause or rollback" in problems
+
+
+def test_a_failed_verification_rolls_back_unless_the_environment_pauses():
+    paused = policy(on_verify_fail="pause")
+    assert paused.on_verify_fail("prod") == "pause"
+    assert policy().on_verify_fail("prod") == "rollback"
+    assert policy().on_verify_fail("nowhere") == "rollback"
+
+
+def test_on_verify_fail_is_validated():
+    problems = validate_document({"environments": {"prod": {"on_verify_fail": "shrug"}}})
+    assert "environments.prod: on_verify_fail must be rollback or pause" in problems

@@ -155,3 +155,25 @@ def test_an_object_holding_secret_ref_must_be_exactly_a_reference():
     for value in bad:
         params = {"url": "http://gw", "json": {"deep": [value]}}
         assert dsl.validate(_with_step("http", "request", params)), value
+
+
+@pytest.mark.parametrize(
+    ("given", "mode", "dry_run"),
+    [
+        ({}, "enforce", False),
+        ({"mode": "dry_run"}, "dry_run", True),
+        ({"dry_run": True}, "dry_run", True),
+        ({"mode": "enforce", "dry_run": True}, "dry_run", True),
+    ],
+)
+def test_normalize_makes_a_checks_mode_and_dry_run_agree(given, mode, dry_run):
+    plan = sample_plan()
+    plan["spec"]["verify"]["checks"][0].update(given)
+    normalized = dsl.normalize(plan, defaults=DEFAULTS)["spec"]["verify"]["checks"][0]
+    assert (normalized["mode"], normalized["dry_run"]) == (mode, dry_run)
+
+
+def test_an_unknown_check_mode_is_an_error():
+    plan = sample_plan()
+    plan["spec"]["verify"]["checks"][0]["mode"] = "shadow"
+    assert dsl.validate(plan)

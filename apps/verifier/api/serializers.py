@@ -33,3 +33,19 @@ class CheckpointSerializer(serializers.ModelSerializer):
             "plan",
             "created_at",
         ]
+
+
+class CheckStatsQuerySerializer(serializers.Serializer):
+    days = serializers.IntegerField(
+        min_value=1, max_value=366, default=30, help_text="The window: the last N days."
+    )
+
+
+class CheckStatsSerializer(serializers.Serializer):
+    template = serializers.CharField(help_text="The plan template ('' for hand-written plans).")
+    name = serializers.CharField(help_text="The check's name in the plan.")
+    evaluations = serializers.IntegerField()
+    would_have_failed = serializers.IntegerField(help_text="Judged fail while dry run.")
+    would_have_failed_rate = serializers.FloatField()
+    inconclusive = serializers.IntegerField()
+    last_evaluated = serializers.DateTimeField()
