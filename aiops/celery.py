@@ -5,6 +5,7 @@ Celery asks it to import its task modules, just before Celery's Django fixup set
 """
 
 import os
+import time
 
 from celery import Celery, signals
 
@@ -40,6 +41,16 @@ def _serve_metrics(**kwargs) -> None:
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=str(settings.PROMETHEUS_MULTIPROC_DIR))
     start_http_server(settings.WORKER_METRICS_PORT, registry=registry)
+
+
+@signals.before_task_publish.connect
+def _stamp_sent_at(headers=None, **kwargs) -> None:
+    """Every message says when it was sent: the sweeps read the oldest waiting one to tell
+    work still queued from work lost (aiops.backoff.oldest_waiting)."""
+    if headers is not None:
+        from aiops.backoff import SENT_AT
+
+        headers[SENT_AT] = time.time()
 
 
 app = Celery("aiops")

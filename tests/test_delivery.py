@@ -155,3 +155,38 @@ def test_an_event_no_subscriber_wants_is_marked_delivered_without_a_delivery(ope
     assert confirm_deliveries() == {"delivered": 1, "resent": 0}
     assert not Inbox.objects.exists()
     purge_broker()
+
+
+def test_a_delivery_still_behind_the_oldest_queued_message_is_not_resent(settings):
+    """The queue is first in, first out: a delivery sent after the oldest message still
+    waiting is waiting too. Once the queue has moved past it and no inbox shows it, it is
+    resent."""
+    from apps.cases.relay import confirm_deliveries
+    from apps.cases.tasks import relay_outbox
+
+    purge_broker()
+    relay_outbox.apply_async()  # no worker here: it waits at the head of the queue
+    emit_probes(1)
+    assert relay_once() == 1
+    settings.OUTBOX_REDELIVER_SECONDS = 0
+    assert confirm_deliveries()["resent"] == 0
+    purge_broker()  # the queue drained and the deliveries never arrived: lost
+    assert confirm_deliveries()["resent"] == 1
+    purge_broker()
+
+
+def test_every_message_says_when_it_was_sent():
+    from django.conf import settings
+    from django.utils import timezone
+
+    from aiops.backoff import oldest_waiting
+    from apps.cases.tasks import relay_outbox
+
+    purge_broker()
+    assert oldest_waiting(settings.CONTROL_QUEUE) is None
+    before = timezone.now()
+    relay_outbox.apply_async()
+    relay_outbox.apply_async()
+    sent = oldest_waiting(settings.CONTROL_QUEUE)
+    purge_broker()
+    assert before <= sent <= timezone.now()

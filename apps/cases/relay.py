@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from aiops.backoff import next_resend
+from aiops.backoff import next_resend, oldest_waiting
 from apps.cases import events, metrics, sinks
 from apps.cases.models import Inbox, Outbox
 
@@ -143,7 +143,7 @@ def confirm_deliveries(*, limit: int = 500) -> dict:
     from apps.cases.tasks import deliver_event
 
     now = timezone.now()
-    due = list(
+    rows = (
         Outbox.objects.filter(
             published_at__isnull=False,
             delivered_at__isnull=True,
@@ -151,9 +151,11 @@ def confirm_deliveries(*, limit: int = 500) -> dict:
         )
         .alias(due=next_resend("published_at", "resends", settings.OUTBOX_REDELIVER_SECONDS))
         .filter(due__lt=now)
-        .order_by("seq")
-        .values_list("seq", "event_id", "type", "data")[:limit]
     )
+    waiting = oldest_waiting(settings.CONTROL_QUEUE)
+    if waiting is not None:  # published after the oldest delivery still queued: behind it
+        rows = rows.filter(published_at__lt=waiting)
+    due = list(rows.order_by("seq").values_list("seq", "event_id", "type", "data")[:limit])
     if not due:
         return {"delivered": 0, "resent": 0}
     applied: dict = {}

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from aiops.backoff import next_resend
+from aiops.backoff import next_resend, oldest_waiting
 from aiops.commit import after_commit
 from apps.cases.services import lock_case, timeline_note
 from apps.cases.workflow import EXECUTING, PARKED
@@ -381,6 +381,9 @@ def sweep_steps() -> dict:
         .alias(due=next_resend("queued_at", "republished", (now - stale_before).total_seconds()))
         .filter(due__lt=now)
     )
+    waiting = oldest_waiting(settings.EXEC_QUEUE)
+    if waiting is not None:  # queued after the oldest step message still waiting: behind it
+        stale = stale.filter(queued_at__lt=waiting)
     republished = 0
     for step in stale:
         # A duplicate of a message still in the queue is harmless: the claim runs it once.

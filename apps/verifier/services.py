@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from redis import RedisError
 
-from aiops.backoff import CAP
+from aiops.backoff import CAP, oldest_waiting
 from aiops.commit import after_commit
 from apps.cases import workflow as wf
 from apps.cases.models import OpsCase
@@ -247,10 +247,10 @@ def _count(rows: list[VerifyCheckpoint], passed: bool) -> None:
 def verifications_overdue(*, now: datetime | None = None) -> list[str]:
     """Cases in VERIFYING whose verification is overdue by VERIFY_OVERDUE_S (its task was
     lost) and has not run for their current entry into VERIFYING."""
-    return [case_id for case_id, _ in _overdue(now or timezone.now())]
+    return [case_id for case_id, _, _ in _overdue(now or timezone.now())]
 
 
-def _overdue(now: datetime) -> list[tuple[str, uuid.UUID]]:
+def _overdue(now: datetime) -> list[tuple[str, uuid.UUID, datetime]]:
     # Only a case that entered VERIFYING at least this long ago can be overdue (a short delay
     # waits its grace, a long one is longer than the broker's): most are not even read.
     soonest = min(settings.VERIFY_OVERDUE_S, settings.BROKER_MAX_DELAY_S)
@@ -272,7 +272,7 @@ def _overdue(now: datetime) -> list[tuple[str, uuid.UUID]]:
             due < now
             and not VerifyCheckpoint.objects.filter(verification_id=verification_id).exists()
         ):
-            overdue.append((str(case.pk), verification_id))
+            overdue.append((str(case.pk), verification_id, entry.created_at))
     return overdue
 
 
@@ -281,8 +281,11 @@ def verifications_kick_overdue(*, now: datetime | None = None) -> int:
     kick may only be waiting its turn in a busy queue: it is kicked again after
     VERIFY_OVERDUE_S, then twice that, and so on (aiops.backoff)."""
     now = now or timezone.now()
+    waiting = oldest_waiting(settings.CONTROL_QUEUE)
     kicked = 0
-    for case_id, verification_id in _overdue(now):
+    for case_id, verification_id, entered in _overdue(now):
+        if waiting is not None and entered >= waiting:
+            continue  # its task was sent after the oldest message still queued: behind it
         if _kick_due(verification_id, now):
             log.info("verification of case %s is due; running it now", case_id)
             _enqueue(case_id, countdown=0)
