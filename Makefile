@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_DATA_DIR ?= $(CURDIR)/var/test
 
 .PHONY: run test lint audit format demo stop migrate shell clean venv image \
-	bench-transitions bench-gate bench-exec bench-loop bench-analyst bench-nab bench-kb fuzz soak
+	bench-transitions bench-ingest bench-gate bench-exec bench-loop bench-analyst bench-nab bench-kb fuzz soak
 
 $(STAMP): requirements.txt requirements.lock.txt
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ BENCH_ENV := AIOPS_DATA_DIR=$(CURDIR)/var/bench AIOPS_TEST_APPS=1 \
 
 bench-transitions: $(STAMP)
 	$(BENCH_ENV) $(PY) -m bench.transitions
+
+# POST /ingest/metrics from 4 client processes against `make run`'s processes, with the
+# database (psycopg COPY) and HTTP (/healthz) floors measured in the same run.
+bench-ingest: $(STAMP)
+	$(BENCH_ENV) $(PY) -m bench.ingest
 
 bench-gate: $(STAMP)
 	$(BENCH_ENV) $(PY) -m bench.gate
