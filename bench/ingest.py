@@ -38,6 +38,8 @@ REQUESTS = int(os.environ.get("BENCH_INGEST_REQUESTS", "200"))  # per run, all c
 BATCH = int(os.environ.get("BENCH_INGEST_BATCH", "1000"))
 BEFORE = {"points_s": 39_000, "p99": 147.0}  # the unnest() path, docs/BENCHMARKS.md
 DATA_DIR = Path(os.environ.get("AIOPS_DATA_DIR", str(ROOT / "var" / "bench")))
+# BENCH_TITLE names a run of other code (say, the commit before a change) into its own section.
+TITLE = os.environ.get("BENCH_TITLE", "")
 
 
 def points(tag: str, index: int) -> list[dict]:
@@ -156,7 +158,7 @@ def main() -> None:
 
 def report(ingest: dict, copy: dict, healthz: dict) -> None:
     lines = [
-        "## Metric ingestion (`make bench-ingest`)",
+        f"## Metric ingestion (`make bench-ingest`){' — ' + TITLE if TITLE else ''}",
         "",
         f"POST /ingest/metrics against `make run`'s processes (`runplatform`: gunicorn with 2 "
         f"sync workers, the Celery pools, beat; its settings and log level), {CLIENTS} client "
@@ -184,11 +186,13 @@ def report(ingest: dict, copy: dict, healthz: dict) -> None:
         "",
         f"Ingest throughput is **{ingest['points_s'] / copy['points_s']:.2f}x** the database "
         f"floor; its request rate is {ingest['requests_s'] / healthz['requests_s']:.2f}x the "
-        f"/healthz rate. Before (the `unnest()` arrays bound client-side, every string walked "
-        f"for NUL, per-point dataclasses): {BEFORE['points_s']:,} points/s, p99 "
-        f"{BEFORE['p99']:.0f} ms. Profiles: docs/perf/ingest.md.",
+        f"/healthz rate. Before, as issue 14 gave it (the `unnest()` arrays bound client-side, "
+        f"every string walked for NUL, per-point dataclasses): {BEFORE['points_s']:,} "
+        f"points/s, p99 "
+        f"{BEFORE['p99']:.0f} ms. Profiles: docs/perf/ingest.md. Load average when the "
+        f"bench ended: {os.getloadavg()[0]:.1f}.",
     ]
-    write_section("ingest", "\n".join(lines))
+    write_section("ingest" + ("-" + TITLE.split()[0] if TITLE else ""), "\n".join(lines))
     print("\n".join(lines))
 
 
