@@ -6,8 +6,8 @@ STAMP := $(VENV)/.installed
 TEST_DATA_DIR ?= $(CURDIR)/var/test
 
 .PHONY: run test lint audit format demo stop migrate shell clean venv image \
-	bench-transitions bench-gate bench-exec bench-loop bench-analyst bench-nab bench-kb bench-admin \
-	fuzz soak
+	bench-transitions bench-ingest bench-gate bench-exec bench-loop bench-analyst bench-nab bench-kb \
+	bench-admin fuzz soak
 
 $(STAMP): requirements.txt requirements.lock.txt
 	$(PYTHON) -m venv $(VENV)
@@ -57,8 +57,16 @@ stop: $(STAMP)
 BENCH_ENV := AIOPS_DATA_DIR=$(CURDIR)/var/bench AIOPS_TEST_APPS=1 \
 	AIOPS_THROTTLE_WRITES=100000/s AIOPS_THROTTLE_INGEST=100000/s
 
+# The service layer against a raw psycopg floor, then PATCH /case/{id}/transition at a
+# steady 200 requests/s (open loop) against `make run`'s processes at 10,000 and at
+# 1,000,000 seeded cases (10 timeline rows each: the seeding takes minutes).
 bench-transitions: $(STAMP)
 	$(BENCH_ENV) $(PY) -m bench.transitions
+
+# POST /ingest/metrics from 4 client processes against `make run`'s processes, with the
+# database (psycopg COPY) and HTTP (/healthz) floors measured in the same run.
+bench-ingest: $(STAMP)
+	$(BENCH_ENV) $(PY) -m bench.ingest
 
 bench-gate: $(STAMP)
 	$(BENCH_ENV) $(PY) -m bench.gate

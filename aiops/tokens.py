@@ -3,7 +3,9 @@
 A key is shown once, when it is issued: the database keeps only its SHA-512 digest and its
 first 15 characters (to find the row), so neither a database dump nor the admin can give a
 key back. Every token expires (settings.TOKEN_TTL_HOURS unless the issuer says otherwise);
-revoking deletes its row, which takes effect on the next request.
+revoking deletes its row, which takes effect on the next request. An expired token is refused
+and deleted when presented; the rest of a user's expired tokens go when the user is issued
+a new one.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 from knox.models import AuthToken
 
 
@@ -21,7 +25,9 @@ def issue(user, *, hours: float | None = None) -> str:
         hours = settings.TOKEN_TTL_HOURS
     if hours <= 0:
         raise ValueError("a token must expire: hours must be positive")
-    return AuthToken.objects.create(user=user, expiry=timedelta(hours=hours))[1]
+    with transaction.atomic():
+        AuthToken.objects.filter(user=user, expiry__lt=timezone.now()).delete()
+        return AuthToken.objects.create(user=user, expiry=timedelta(hours=hours))[1]
 
 
 def revoke_all(user) -> int:

@@ -55,6 +55,19 @@ def test_an_expired_token_gets_401_and_is_deleted():
     assert not AuthToken.objects.filter(user=user).exists()
 
 
+def test_issuing_a_token_clears_the_users_expired_tokens_only():
+    user, other = make_user("victor", "viewer"), make_user("olga", "viewer")
+    stale, live, others = tokens.issue(user), tokens.issue(user), tokens.issue(other)
+    AuthToken.objects.filter(token_key=stale[:15]).update(expiry=timezone.now() - timedelta(1))
+    AuthToken.objects.filter(user=other).update(expiry=timezone.now() - timedelta(1))
+    fresh = tokens.issue(user)
+    assert AuthToken.objects.filter(user=user).count() == 2
+    assert bearer(live).get("/case/").status_code == 200
+    assert bearer(fresh).get("/case/").status_code == 200
+    assert AuthToken.objects.filter(user=other).count() == 1  # olga's own, still there
+    assert bearer(others).get("/case/").status_code == 401
+
+
 def test_tokens_expire_after_the_setting(settings):
     settings.TOKEN_TTL_HOURS = 2
     tokens.issue(make_user("victor", "viewer"))

@@ -34,6 +34,31 @@ def test_strings_postgres_cannot_store_are_a_400_not_a_500(api, body):
     assert_problem(response, 400, "malformed-request")
 
 
+def test_an_upper_case_surrogate_escape_is_a_400(api):
+    body = json.dumps({**CASE, "description": "x"}).replace('"x"', '"\\uDC00"')
+    response = api.post("/case/create", body, content_type="application/json")
+    assert_problem(response, 400, "malformed-request")
+
+
+def test_an_escaped_backslash_before_u0000_is_text_not_nul(api):
+    # The JSON text `\\u0000` is a backslash and "u0000": storable, so accepted.
+    response = api.post(
+        "/case/create",
+        json.dumps({**CASE, "description": "\\u0000"}),
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["description"] == "\\u0000"
+
+
+def test_a_utf16_body_with_nul_is_a_400(api):
+    body = json.dumps({**CASE, "labels": {"pod": "a\u0000"}}).encode("utf-16")
+    response = api.generic(
+        "POST", "/case/create", body, content_type="application/json; charset=utf-16"
+    )
+    assert_problem(response, 400, "malformed-request")
+
+
 def test_a_yaml_plan_with_nul_is_a_400(api, new_case):
     response = api.generic(
         "POST",

@@ -150,17 +150,19 @@ def fire(case: OpsCase, event: str, *, actor: str, reason: str = "", data: dict 
     case.version += 1
     case.save(update_fields=["state", "version", "updated_at"])
     _record(case, event=event, from_state=from_state, actor=actor, reason=reason, data=data)
-    mode = autopilot.mode_for(case.environment)
-    command = wf.asks_on_entry(case.state, mode)
-    if command:
-        events.COMMANDS[command](
-            case_id=str(case.pk),
-            case_version=case.version,
-            state=case.state,
-            service=case.service,
-            environment=case.environment,
-            autopilot=mode,
-        ).emit()
+    # The policy (a query) is read only when the state entered may ask a module for work.
+    if case.state in wf.ON_ENTRY:
+        mode = autopilot.mode_for(case.environment)
+        command = wf.asks_on_entry(case.state, mode)
+        if command:
+            events.COMMANDS[command](
+                case_id=str(case.pk),
+                case_version=case.version,
+                state=case.state,
+                service=case.service,
+                environment=case.environment,
+                autopilot=mode,
+            ).emit()
     labels = {"event": event, "from": from_state, "to": case.state}
     # Counted only once the transition is durable.
     transaction.on_commit(metrics.case_transition_total.labels(**labels).inc, robust=True)

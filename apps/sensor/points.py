@@ -5,6 +5,12 @@ timestamp (with offset; naive means UTC) or Unix seconds, truncated to its minut
 between `now - max_age` (the retention: an older minute would only be deleted again, or
 stand as made-up history before a change) and `now + max_future` (the clock skew allowed).
 Points of one batch for the same series and minute collapse to the last one.
+
+A batch of 1,000 points is checked in a few milliseconds: a point whose every field is of the
+plain kind (strings, a flat string-valued label object, a finite number) passes `_Batch.plain`,
+which remembers each name and timestamp it has seen valid in the batch; anything else goes
+through `_parse_point`, the one place that words the errors, so both paths agree by
+construction.
 """
 
 from __future__ import annotations
@@ -13,15 +19,17 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 NAME = re.compile(r"^[A-Za-z_:][A-Za-z0-9_:.\-]*$")
 MAX_SERVICE, MAX_METRIC = 100, 200
 MAX_LABELS, MAX_LABEL_KEY, MAX_LABEL_VALUE = 20, 100, 200
-FIELDS = {"service", "metric", "labels", "ts", "value"}
+FIELDS = frozenset({"service", "metric", "labels", "ts", "value"})
+MAX_INTEGER = 2**1023  # the largest magnitude of an integer value that a float still holds
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
+    # A tuple, not a dataclass: a batch makes a thousand of them per request.
     minute: datetime
     service: str
     metric: str
@@ -58,16 +66,85 @@ def parse_points(
         return [], [PointError(-1, "", "The array is empty.")]
     if len(raw) > max_points:
         return [], [PointError(-1, "", f"At most {max_points} points per request.")]
-    earliest, latest = floor_minute(now - max_age), now + max_future
+    batch = _Batch(floor_minute(now - max_age), now + max_future)
     points: dict[tuple, Point] = {}
     errors: list[PointError] = []
     for index, item in enumerate(raw):
-        point, problems = _parse_point(index, item, earliest, latest)
-        if problems:
-            errors.extend(problems)
-        else:
-            points[point.key] = point
+        point = batch.plain(item)
+        if point is None:
+            point, problems = _parse_point(index, item, batch.earliest, batch.latest)
+            if problems:
+                errors.extend(problems)
+                continue
+        points[point.key] = point
     return list(points.values()), errors
+
+
+class _Batch:
+    """The cheap check of one batch: accepts only points `_parse_point` accepts, and returns
+    the same Point; for anything else it returns None and the caller asks `_parse_point`."""
+
+    def __init__(self, earliest: datetime, latest: datetime):
+        self.earliest, self.latest = earliest, latest
+        self.services: set[str] = set()
+        self.metrics: set[str] = set()
+        self.minutes: dict[str | int | float, datetime] = {}
+
+    def plain(self, item) -> Point | None:
+        if type(item) is not dict or not item.keys() <= FIELDS:
+            return None
+        service, metric = item.get("service"), item.get("metric")
+        if not self._known(service, self.services, MAX_SERVICE):
+            return None
+        if not self._known(metric, self.metrics, MAX_METRIC):
+            return None
+        labels = item.get("labels", {})
+        if not _plain_labels(labels):
+            return None
+        minute = self._minute(item.get("ts"))
+        value = item.get("value")
+        if minute is None or not _plain_value(value):
+            return None
+        return Point(minute, service, metric, labels, float(value))
+
+    def _known(self, name, seen: set[str], max_length: int) -> bool:
+        if type(name) is not str:
+            return False
+        if name not in seen:
+            if not name or len(name) > max_length or not NAME.match(name):
+                return False
+            seen.add(name)
+        return True
+
+    def _minute(self, ts) -> datetime | None:
+        if type(ts) not in (str, int, float):  # bool is refused by _parse_point
+            return None
+        minute = self.minutes.get(ts)
+        if minute is None:
+            problems: list[tuple[str, str]] = []
+            minute = _minute(ts, self.earliest, self.latest, lambda *p: problems.append(p))
+            if problems:
+                return None
+            self.minutes[ts] = minute
+        return minute
+
+
+def _plain_labels(labels) -> bool:
+    if type(labels) is not dict or len(labels) > MAX_LABELS:
+        return False
+    for key, label in labels.items():
+        if type(key) is not str or type(label) is not str:
+            return False
+        if not key or len(key) > MAX_LABEL_KEY or len(label) > MAX_LABEL_VALUE:
+            return False
+    return True
+
+
+def _plain_value(value) -> bool:
+    kind = type(value)
+    if kind is float:
+        return value - value == 0.0  # false for NaN and the infinities
+    return kind is int and -MAX_INTEGER <= value <= MAX_INTEGER
 
 
 def _parse_point(
@@ -159,7 +236,7 @@ def _value(value, fail) -> float:
         fail("value", "This field is required.")
     elif isinstance(value, bool) or not isinstance(value, int | float):
         fail("value", "Must be a number.")
-    elif (isinstance(value, int) and abs(value) > 2**1023) or not math.isfinite(value):
+    elif (isinstance(value, int) and abs(value) > MAX_INTEGER) or not math.isfinite(value):
         fail("value", "Must be a finite number a float can hold.")
     else:
         return float(value)

@@ -11,20 +11,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.cases.selectors import case_get
-from apps.sensor import hints, mining
+from apps.sensor import hints, mining, staging
 from apps.sensor.exceptions import InvalidHint
 from apps.sensor.models import EvidenceLink, LogPattern5m, Metric1m, OoLocator
 from apps.sensor.patterns import LogBatch, PatternCount
 from apps.sensor.points import Point
-
-# One statement per batch: the arrays travel as five parameters, unnest() turns them into
-# rows, and a repeated (series, minute) replaces the stored value.
-UPSERT = """
-INSERT INTO metric_1m (minute, service, metric, labels, value)
-SELECT * FROM unnest(%s::timestamptz[], %s::text[], %s::text[], %s::jsonb[], %s::float8[])
-ON CONFLICT (service, metric, labels, minute)
-DO UPDATE SET value = EXCLUDED.value, received_at = now()
-"""
 
 
 def metrics_upsert(*, points: list[Point]) -> int:
@@ -32,16 +23,19 @@ def metrics_upsert(*, points: list[Point]) -> int:
     into metric_1m in one transaction. Returns how many rows were written."""
     if not points:
         return 0
-    columns = (
-        [p.minute for p in points],
-        [p.service for p in points],
-        [p.metric for p in points],
-        [json.dumps(p.labels, sort_keys=True) for p in points],
-        [p.value for p in points],
-    )
+    labels_json: dict[tuple, str] = {}  # a batch repeats few label sets
+
+    def rows():
+        for point in points:
+            items = tuple(point.labels.items())
+            labels = labels_json.get(items)
+            if labels is None:
+                labels = labels_json[items] = json.dumps(point.labels, sort_keys=True)
+            yield point.minute, point.service, point.metric, labels, point.value
+
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(UPSERT, columns)
-        return cursor.rowcount
+        # The psycopg cursor under Django's wrapper: COPY is not part of the DB-API.
+        return staging.copy_upsert(cursor.cursor, rows())
 
 
 def metrics_expire(*, now: datetime | None = None, batch: int = 50_000) -> int:

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from apps.sensor.points import parse_points
+from apps.sensor.points import PointError, _parse_point, floor_minute, parse_points
 
 NOW = datetime(2026, 11, 27, 12, 0, 30, tzinfo=UTC)
 
@@ -79,3 +79,59 @@ def test_body_must_be_a_non_empty_array_within_the_limit():
     assert parse({"service": "x"})[1][0].index == -1
     assert parse([])[1][0].index == -1
     assert "At most 100" in parse([point()] * 101)[1][0].message
+
+
+EDGES = [
+    point(),
+    point(service="a" * 100),
+    point(service="a" * 101),
+    point(metric="m\n"),  # `$` matches before a final newline: the rule's own reading
+    point(metric="9lives"),
+    point(labels={f"k{i}": "v" for i in range(20)}),
+    point(labels={f"k{i}": "v" for i in range(21)}),
+    point(labels={"": "v"}),
+    point(labels={"k": "v" * 200}),
+    point(labels={"k": "v" * 201}),
+    point(labels={"k": None}),
+    point(labels=None),
+    point(labels={}),
+    point(ts="2026-11-27T11:58:42Z"),
+    point(ts="2026-11-27T11:58:42"),
+    point(ts="2026-11-27T13:58:42+02:00"),
+    point(ts=NOW.timestamp()),
+    point(ts=int(NOW.timestamp())),
+    point(ts=True),
+    point(ts=float("nan")),
+    point(ts=(NOW - timedelta(days=14)).isoformat()),
+    point(ts=(NOW - timedelta(days=14, minutes=1)).isoformat()),
+    point(ts=(NOW + timedelta(minutes=5)).isoformat()),
+    point(ts=(NOW + timedelta(minutes=5, seconds=1)).isoformat()),
+    point(value=2**1023),
+    point(value=-(2**1023) - 1),
+    point(value=float("inf")),
+    point(value=-0.0),
+    point(value=False),
+    point(value="1"),
+]
+
+
+def test_the_batch_check_agrees_with_the_careful_check_on_every_edge():
+    # parse() runs the cheap check first, twice for the second point: once to learn the
+    # names and timestamp, once from what it learnt.
+    earliest, latest = floor_minute(NOW - timedelta(days=14)), NOW + timedelta(minutes=5)
+    for edge in EDGES:
+        expected, problems = _parse_point(1, edge, earliest, latest)
+        points, errors = parse([edge, edge])
+        assert errors == [PointError(i, e.field, e.message) for i in (0, 1) for e in problems]
+        assert points == ([] if problems else [expected]), edge
+
+
+def test_plain_and_unusual_points_of_one_batch_all_land():
+    points, errors = parse([point(value=2.5), point(value=2**70, metric="big")])
+    assert errors == []
+    assert sorted(p.value for p in points) == [2.5, 2**70]
+
+
+def test_a_unix_seconds_timestamp_and_its_iso_text_are_one_minute():
+    points, _ = parse([point(ts=NOW.timestamp(), value=1), point(ts=NOW.isoformat(), value=2)])
+    assert [p.value for p in points] == [2]

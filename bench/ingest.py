@@ -1,0 +1,200 @@
+"""`make bench-ingest`: POST /ingest/metrics throughput and latency against `make run`'s
+processes (bench.platform), with its floors measured in the same run.
+
+- ingest: CLIENTS client processes each POST batches of BATCH new series-minutes (every
+  batch a new `req` label, so each point inserts a row) as fast as answers come back;
+  points/s over the run's wall time, request latency p50/p99.
+- floor (database): the same points, the same staging table and merge statement, sent by
+  CLIENTS bare psycopg connections: what PostgreSQL on this machine takes, with no HTTP,
+  JSON or validation.
+- floor (HTTP): GET /healthz from the same clients: gunicorn's and the client's own cost
+  per request.
+- client alone: the CPU seconds each client process spent per request, so a reader can
+  see that the clients are not what limits the rate.
+Bodies are encoded before the clock starts. Median of RUNS runs, interleaved; written to
+docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import requests
+
+from aiops import embedded
+from apps.sensor.staging import copy_upsert
+from bench.platform import ROOT, Platform
+from bench.report import median, percentile, write_section
+
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "4"))
+REQUESTS = int(os.environ.get("BENCH_INGEST_REQUESTS", "200"))  # per run, all clients
+BATCH = int(os.environ.get("BENCH_INGEST_BATCH", "1000"))
+BEFORE = {"points_s": 39_000, "p99": 147.0}  # the unnest() path, docs/BENCHMARKS.md
+DATA_DIR = Path(os.environ.get("AIOPS_DATA_DIR", str(ROOT / "var" / "bench")))
+# BENCH_TITLE names a run of other code (say, the commit before a change) into its own section.
+TITLE = os.environ.get("BENCH_TITLE", "")
+
+
+def points(tag: str, index: int) -> list[dict]:
+    """BATCH new series-minutes: 100 pods x BATCH/100 minutes, a day ago."""
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=1)
+    return [
+        {
+            "service": "bench-ingest",
+            "metric": "http_p95_ms",
+            "labels": {"pod": f"pod-{i % 100}", "req": f"{tag}-{index}"},
+            "ts": (start + timedelta(minutes=i // 100)).isoformat(),
+            "value": float(i),
+        }
+        for i in range(BATCH)
+    ]
+
+
+def http_client(args) -> tuple[list[float], float]:
+    """One client process: its share of requests; (latencies, CPU seconds it used)."""
+    base, token, path, tag, indexes = args
+    session = requests.Session()
+    session.headers.update({"Authorization": f"Token {token}"})
+    if path == "/healthz":
+        send = [lambda: session.get(base + path, timeout=30) for _ in indexes]
+    else:
+        session.headers["Content-Type"] = "application/json"
+        bodies = [json.dumps(points(tag, i)).encode() for i in indexes]
+        send = [lambda b=b: session.post(base + path, data=b, timeout=30) for b in bodies]
+    cpu0 = time.process_time()
+    latencies = []
+    for one in send:
+        t0 = time.perf_counter()
+        response = one()
+        latencies.append(time.perf_counter() - t0)
+        if response.status_code != 200:
+            raise RuntimeError(f"{path}: {response.status_code} {response.text[:300]}")
+    return latencies, time.process_time() - cpu0
+
+
+def copy_client(args) -> tuple[list[float], float]:
+    """One floor process: the same points straight into PostgreSQL, one transaction each."""
+    conninfo, tag, indexes = args
+    batches = []
+    for i in indexes:
+        rows = []
+        for p in points(tag, i):
+            minute = datetime.fromisoformat(p["ts"])
+            labels = json.dumps(p["labels"], sort_keys=True)
+            rows.append((minute, p["service"], p["metric"], labels, p["value"]))
+        batches.append(rows)
+    latencies = []
+    cpu0 = time.process_time()
+    with psycopg.connect(**conninfo) as conn:
+        for rows in batches:
+            t0 = time.perf_counter()
+            with conn.transaction(), conn.cursor() as cursor:
+                copy_upsert(cursor, rows)
+            latencies.append(time.perf_counter() - t0)
+    return latencies, time.process_time() - cpu0
+
+
+def fan_out(target, make_args, tag: str) -> dict:
+    shares = [list(range(c, REQUESTS, CLIENTS)) for c in range(CLIENTS)]
+    with multiprocessing.get_context("spawn").Pool(CLIENTS) as pool:
+        # Spawned and imported first, so start-up is not timed.
+        pool.map(time.sleep, [0.1] * CLIENTS)
+        started = time.perf_counter()
+        results = pool.map(target, [make_args(tag, share) for share in shares])
+        wall = time.perf_counter() - started
+    latencies = [x for lat, _ in results for x in lat]
+    cpu = sum(c for _, c in results)
+    return {
+        "points_s": len(latencies) * BATCH / wall,
+        "requests_s": len(latencies) / wall,
+        "p50": percentile(latencies, 50) * 1000,
+        "p99": percentile(latencies, 99) * 1000,
+        "client_cpu_ms": cpu / len(latencies) * 1000,
+    }
+
+
+def summarize(runs: list[dict]) -> dict:
+    return {key: median([run[key] for run in runs]) for key in runs[0]}
+
+
+def main() -> None:
+    env = {
+        "AIOPS_THROTTLE_INGEST": os.environ.get("AIOPS_THROTTLE_INGEST", "100000/s"),
+        "AIOPS_THROTTLE_WRITES": os.environ.get("AIOPS_THROTTLE_WRITES", "100000/s"),
+    }
+    platform = Platform(DATA_DIR, **env).start()
+    conninfo = embedded.postgres_settings(DATA_DIR)
+    conninfo = {
+        "dbname": conninfo["NAME"],
+        "user": conninfo["USER"],
+        "host": conninfo["HOST"],
+    }
+    stamp = str(time.time_ns())
+    try:
+        token = platform.token
+
+        def via_http(path):
+            return lambda tag, share: (platform.base, token, path, tag, share)
+
+        fan_out(http_client, via_http("/ingest/metrics"), f"warm-{stamp}")
+        runs: dict[str, list[dict]] = {"ingest": [], "copy": [], "healthz": []}
+        for run in range(RUNS):  # interleaved, so drift in machine load hits all alike
+            tag = f"{stamp}-{run}"
+            runs["ingest"].append(fan_out(http_client, via_http("/ingest/metrics"), tag))
+            runs["copy"].append(fan_out(copy_client, lambda t, s: (conninfo, t, s), "c" + tag))
+            runs["healthz"].append(fan_out(http_client, via_http("/healthz"), tag))
+            print(f"run {run}: " + ", ".join(f"{k} {v[-1]}" for k, v in runs.items()))
+    finally:
+        platform.stop()
+    report(summarize(runs["ingest"]), summarize(runs["copy"]), summarize(runs["healthz"]))
+
+
+def report(ingest: dict, copy: dict, healthz: dict) -> None:
+    lines = [
+        f"## Metric ingestion (`make bench-ingest`){' — ' + TITLE if TITLE else ''}",
+        "",
+        f"POST /ingest/metrics against `make run`'s processes (`runplatform`: gunicorn with 2 "
+        f"sync workers, the Celery pools, beat; its settings and log level), {CLIENTS} client "
+        f"processes, {BATCH}-point batches of new series-minutes, {REQUESTS} requests per run, "
+        f"median of {RUNS} runs. The database floor sends the same points through bare "
+        f"psycopg connections (the same binary COPY and merge statement, no HTTP, JSON or "
+        f"validation); the HTTP floor is GET /healthz from the same clients. Clients, "
+        f"gunicorn and PostgreSQL share the machine's cores.",
+        "",
+        "| path | points/s | requests/s | p50 ms | p99 ms | client CPU ms/request |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    rows = [
+        ("POST /ingest/metrics", ingest),
+        ("floor: COPY + merge via psycopg", copy),
+        ("floor: GET /healthz", healthz),
+    ]
+    for label, r in rows:
+        points_s = f"{r['points_s']:,.0f}" if r is not healthz else "—"
+        lines.append(
+            f"| {label} | {points_s} | {r['requests_s']:.0f} | {r['p50']:.1f} | "
+            f"{r['p99']:.1f} | {r['client_cpu_ms']:.2f} |"
+        )
+    lines += [
+        "",
+        f"Ingest throughput is **{ingest['points_s'] / copy['points_s']:.2f}x** the database "
+        f"floor; its request rate is {ingest['requests_s'] / healthz['requests_s']:.2f}x the "
+        f"/healthz rate. Before, as issue 14 gave it (the `unnest()` arrays bound client-side, "
+        f"every string walked for NUL, per-point dataclasses): {BEFORE['points_s']:,} "
+        f"points/s, p99 "
+        f"{BEFORE['p99']:.0f} ms. Profiles: docs/perf/ingest.md. Load average when the "
+        f"bench ended: {os.getloadavg()[0]:.1f}.",
+    ]
+    write_section("ingest" + ("-" + TITLE.split()[0] if TITLE else ""), "\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

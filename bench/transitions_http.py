@@ -1,0 +1,296 @@
+"""`make bench-transitions` (second half): PATCH /case/{id}/transition at a steady RATE
+requests/s, open loop, against `make run`'s processes (bench.platform), at two table sizes.
+
+Open loop: request i is due at start + i/RATE whatever happened to the ones before it; a
+pool of sender threads picks the next due request, and its latency runs from the due time
+to the answer, so a server that falls behind shows as latency instead of a slower
+schedule (coordinated omission). The HTTP floor is GET /healthz on the same schedule.
+
+Tables: SMALL cases (10 timeline rows each), then topped up to LARGE cases. Cases are
+seeded set-based in PostgreSQL (INSERT … SELECT generate_series): each went create →
+start_analysis → analysis_done → (park, resume) x 3 → park, so it is PARKED at version 10 with
+10 timeline rows and the outbox row of its last event (published and delivered, as the
+relay leaves it; delivered rows are what outbox retention deletes, so the table stays
+small). The bench then resumes and parks TARGETS random cases. After each size the hot
+queries are shown with EXPLAIN (ANALYZE, BUFFERS), inside a rolled-back transaction.
+Written to docs/BENCHMARKS.md (section transitions-http).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import requests
+
+from aiops import embedded
+from bench.platform import ROOT, Platform
+from bench.report import percentile, write_section
+
+RATE = float(os.environ.get("BENCH_RATE", "200"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
+SMALL = int(os.environ.get("BENCH_CASES_SMALL", "10000"))
+LARGE = int(os.environ.get("BENCH_CASES_LARGE", "1000000"))
+CHUNK = 100_000  # cases per seeding statement (and commit)
+SENDERS = 64
+DATA_DIR = Path(os.environ.get("AIOPS_DATA_DIR", str(ROOT / "var" / "bench"))) / "transitions"
+
+# One statement per chunk: the cases, their 10 timeline rows, the outbox row of the last.
+SEED = """
+WITH cases AS (
+    INSERT INTO ops_case (id, title, service, environment, severity, description, labels,
+                          template, params, state, version, created_by_id, created_at,
+                          updated_at)
+    SELECT gen_random_uuid(), 'seeded case ' || g, 'svc-' || (g %% 50), 'bench', 'sev3', '',
+           '{"seeded": "bench"}', '', '{}', 'PARKED', 10, NULL,
+           now() - interval '30 days' + g * interval '1 second', now()
+    FROM generate_series(%(first)s::int, %(last)s::int) AS g
+    RETURNING id, service, environment, created_at
+), history AS (
+    INSERT INTO case_timeline (case_id, event, from_state, to_state, actor, reason,
+                               request_id, data, created_at)
+    SELECT c.id, s.event, s.from_state, s.to_state, 'bench-seed', s.reason, '', '{}',
+           c.created_at + s.step * interval '1 minute'
+    FROM cases c CROSS JOIN (VALUES
+        (0, 'create', '', 'NEW', ''), (1, 'start_analysis', 'NEW', 'ANALYZING', ''),
+        (2, 'analysis_done', 'ANALYZING', 'PLANNING', ''),
+        (3, 'park', 'PLANNING', 'PARKED', 'seeded'), (4, 'resume', 'PARKED', 'PLANNING', ''),
+        (5, 'park', 'PLANNING', 'PARKED', 'seeded'), (6, 'resume', 'PARKED', 'PLANNING', ''),
+        (7, 'park', 'PLANNING', 'PARKED', 'seeded'), (8, 'resume', 'PARKED', 'PLANNING', ''),
+        (9, 'park', 'PLANNING', 'PARKED', 'seeded')
+    ) AS s(step, event, from_state, to_state, reason)
+)
+INSERT INTO outbox (event_id, type, source, subject, time, data, request_id, traceparent,
+                    published_at, delivered_at, claimed_by, attempts, last_error)
+SELECT gen_random_uuid(), 'evt.case.transition.v1', 'urn:aiops', c.id::text,
+       c.created_at + interval '9 minutes',
+       jsonb_build_object('case_id', c.id::text, 'event', 'park', 'from_state', 'PLANNING',
+                          'to_state', 'PARKED', 'version', 10, 'actor', 'bench-seed',
+                          'reason', 'seeded', 'service', c.service,
+                          'environment', c.environment),
+       '', '', c.created_at + interval '9 minutes', c.created_at + interval '9 minutes', '',
+       1, ''
+FROM cases c
+"""
+
+# The statements a transition runs (see apps.cases.services), with a seeded case's values.
+HOT_QUERIES = {
+    "auth: the token's row and its user (knox)": (
+        "SELECT * FROM knox_authtoken t JOIN auth_user u ON u.id = t.user_id "
+        "WHERE t.token_key = %(token_key)s"
+    ),
+    "lock the case (lock_case)": (
+        "SELECT * FROM ops_case LEFT OUTER JOIN auth_user ON ops_case.created_by_id = "
+        "auth_user.id WHERE ops_case.id = %(case)s FOR UPDATE OF ops_case"
+    ),
+    "move the case (fire)": (
+        "UPDATE ops_case SET state = 'PLANNING', version = version + 1, updated_at = now() "
+        "WHERE id = %(case)s"
+    ),
+    "timeline row": (
+        "INSERT INTO case_timeline (case_id, event, from_state, to_state, actor, reason, "
+        "request_id, data, created_at) VALUES (%(case)s, 'resume', 'PARKED', 'PLANNING', "
+        "'explain', '', '', '{}', now()) RETURNING id"
+    ),
+    "outbox row": (
+        "INSERT INTO outbox (event_id, type, source, subject, time, data, request_id, "
+        "traceparent, claimed_by, attempts, last_error) VALUES (gen_random_uuid(), "
+        "'evt.case.transition.v1', 'urn:aiops', %(case)s, now(), '{}', '', '', '', 0, '') "
+        "RETURNING seq"
+    ),
+    "the case's timeline, newest page (GET /case/{id}/timeline)": (
+        "SELECT * FROM case_timeline WHERE case_id = %(case)s ORDER BY id LIMIT 50"
+    ),
+}
+
+
+def connect(data_dir: Path) -> psycopg.Connection:
+    settings = embedded.postgres_settings(data_dir)
+    return psycopg.connect(dbname=settings["NAME"], user=settings["USER"], host=settings["HOST"])
+
+
+def seed(conn: psycopg.Connection, upto: int) -> float:
+    """Top the seeded cases up to `upto`; returns the seconds it took."""
+    have = conn.execute("SELECT count(*) FROM ops_case WHERE labels ? 'seeded'").fetchone()[0]
+    started = time.perf_counter()
+    for first in range(have + 1, upto + 1, CHUNK):
+        last = min(upto, first + CHUNK - 1)
+        with conn.transaction():
+            conn.execute(SEED, {"first": first, "last": last})
+        print(f"seeded cases {first}..{last} ({time.perf_counter() - started:.0f} s)", flush=True)
+    conn.execute("ANALYZE ops_case, case_timeline, outbox")
+    return time.perf_counter() - started
+
+
+def targets(conn: psycopg.Connection, count: int) -> list[str]:
+    """`count` random PARKED seeded cases, spread over the table."""
+    rows = conn.execute(
+        "SELECT id FROM ops_case WHERE state = 'PARKED' AND labels ? 'seeded' "
+        "ORDER BY random() LIMIT %s",
+        [count],
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
+def open_loop(send, total: int) -> dict:
+    """Run send(i) for i in range(total), request i due at start + i/RATE; latencies are
+    from the due time. Returns rate achieved, p50/p99/max in ms and the failures."""
+    lock, todo = threading.Lock(), iter(range(total))
+    latencies: list[float] = []
+    failures: list[str] = []
+    start = time.perf_counter() + 0.5
+
+    def sender():
+        session = requests.Session()
+        while True:
+            with lock:
+                i = next(todo, None)
+            if i is None:
+                return
+            due = start + i / RATE
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            problem = send(session, i)
+            latency = time.perf_counter() - due
+            with lock:
+                latencies.append(latency)
+                if problem:
+                    failures.append(problem)
+
+    threads = [threading.Thread(target=sender) for _ in range(SENDERS)]
+    cpu = time.process_time()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - start
+    return {
+        "client_cpu_ms": (time.process_time() - cpu) / total * 1000,
+        "rate": total / wall,
+        "p50": percentile(latencies, 50) * 1000,
+        "p99": percentile(latencies, 99) * 1000,
+        "max": max(latencies) * 1000,
+        "failures": failures,
+    }
+
+
+def transitions_run(platform: Platform, token: str, cases: list[str], total: int) -> dict:
+    headers = {"Authorization": f"Token {token}"}
+
+    def send(session, i):
+        case = cases[i % len(cases)]
+        # Seeded PARKED: the first visit resumes, the second parks again.
+        body = {"event": "resume"} if (i // len(cases)) % 2 == 0 else {"event": "park"}
+        body.setdefault("reason", "bench" if body["event"] == "park" else "")
+        response = session.patch(
+            f"{platform.base}/case/{case}/transition", json=body, headers=headers, timeout=30
+        )
+        return None if response.status_code == 200 else f"{response.status_code} {case}"
+
+    return open_loop(send, total)
+
+
+def healthz_run(platform: Platform, total: int) -> dict:
+    def send(session, i):
+        response = session.get(f"{platform.base}/healthz", timeout=30)
+        return None if response.ok else str(response.status_code)
+
+    return open_loop(send, total)
+
+
+def explain(conn: psycopg.Connection, case: str, token_key: str) -> str:
+    out = []
+    for label, sql in HOT_QUERIES.items():
+        with conn.transaction(force_rollback=True):
+            plan = conn.execute(
+                "EXPLAIN (ANALYZE, BUFFERS) " + sql, {"case": case, "token_key": token_key}
+            ).fetchall()
+        out.append(f"-- {label}\n" + "\n".join(row[0] for row in plan))
+    return "\n\n".join(out)
+
+
+def sizes(conn) -> str:
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM ops_case), (SELECT count(*) FROM case_timeline), "
+        "(SELECT count(*) FROM outbox), pg_size_pretty(pg_total_relation_size('case_timeline'))"
+    ).fetchone()
+    return f"{row[0]:,} cases, {row[1]:,} timeline rows ({row[3]}), {row[2]:,} outbox rows"
+
+
+def main() -> dict:
+    env = {
+        "AIOPS_THROTTLE_WRITES": os.environ.get("AIOPS_THROTTLE_WRITES", "100000/s"),
+        "AIOPS_THROTTLE_INGEST": os.environ.get("AIOPS_THROTTLE_INGEST", "100000/s"),
+    }
+    platform = Platform(DATA_DIR, **env).start()
+    total = int(RATE * SECONDS)
+    results = []
+    try:
+        token = platform.token
+        with connect(DATA_DIR) as conn:
+            conn.autocommit = True
+            for size in (SMALL, LARGE):
+                seconds = seed(conn, size)
+                cases = targets(conn, total // 2)
+                transitions_run(platform, token, cases[:50], 100)  # warm the workers
+                # A data dir kept from an earlier run may already hold more than `size`.
+                result = {
+                    "size": conn.execute("SELECT count(*) FROM ops_case").fetchone()[0],
+                    "seed_s": seconds,
+                    "tables": sizes(conn),
+                    "http": transitions_run(platform, token, cases[50:], total),
+                    "healthz": healthz_run(platform, total),
+                    "plans": explain(conn, cases[0], token[:15]),
+                }
+                print({k: v for k, v in result.items() if k != "plans"}, flush=True)
+                results.append(result)
+    finally:
+        platform.stop()
+    report(results)
+    return results
+
+
+def report(results: list[dict]) -> None:
+    lines = [
+        "## Case transitions over HTTP, open loop (`make bench-transitions`)",
+        "",
+        f"PATCH /case/{{id}}/transition (resume, then park, on random seeded cases) due at a "
+        f"steady {RATE:.0f} requests/s for {SECONDS:.0f} s, against `make run`'s processes "
+        f"(gunicorn with 2 sync workers, the Celery pools, beat); latency from each request's "
+        f"due time, so a backlog counts (coordinated omission accounted for). Floor: GET "
+        f"/healthz on the same schedule. Cases seeded set-based (INSERT … SELECT "
+        f"generate_series, 10 timeline rows and 1 delivered outbox row each; `seeding s` is "
+        f"the time to top the tables up from the previous size), in the environment `bench`, "
+        f"which the gate policy does not name: manual autopilot, so a resume into PLANNING "
+        f"asks the Planner for nothing and the bench measures the transition, not the loop.",
+        "",
+        "| cases | tables | seeding s | path | achieved req/s | p50 ms | p99 ms | max ms | "
+        "failed | client CPU ms/request |",
+        "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        for label, key in (("PATCH transition", "http"), ("floor: GET /healthz", "healthz")):
+            m = r[key]
+            lines.append(
+                f"| {r['size']:,} | {r['tables']} | {r['seed_s']:.0f} | {label} | "
+                f"{m['rate']:.0f} | {m['p50']:.1f} | {m['p99']:.1f} | {m['max']:.0f} | "
+                f"{len(m['failures'])} | {m['client_cpu_ms']:.2f} |"
+            )
+    lines += [
+        "",
+        f"Load average when the bench ended: {os.getloadavg()[0]:.1f}. Before: no open-loop "
+        "bench; a closed loop of 4 clients on its own gunicorn made 329 transitions/s, p50 "
+        "11.70 ms, p99 18.31 ms (2026-11-27), which hides queueing behind the clients' waits.",
+    ]
+    for r in results:
+        lines += ["", f"Hot queries at {r['size']:,} cases:", "", "```", r["plans"], "```"]
+    write_section("transitions-http", "\n".join(lines))
+    print("\n".join(lines[: 12 + 2 * len(results)]))
+
+
+if __name__ == "__main__":
+    main()
