@@ -94,13 +94,15 @@ bench-nab: $(STAMP)
 	$(PY) -m bench.nab
 
 # The unattended loop with a worker SIGKILLed every SOAK_KILL_EVERY_S seconds (the two pools
-# in turn): 1,000 cases (the suite runs 40, a kill every 2 s). A restarted worker takes a few
-# seconds to boot, so at 2 s the soak measures boots, not the loop.
+# in turn): 1,000 cases, SOAK_IN_FLIGHT open at a time (the suite runs 40, a kill every 2 s). A
+# restarted worker takes a few seconds to boot, so at 2 s the soak measures boots, not the loop.
 SOAK_CASES ?= 1000
 SOAK_KILL_EVERY_S ?= 5
+SOAK_IN_FLIGHT ?= 50
 
 soak: $(STAMP)
-	AIOPS_SOAK_CASES=$(SOAK_CASES) AIOPS_SOAK_KILL_EVERY_S=$(SOAK_KILL_EVERY_S) $(MAKE) -o $(STAMP) test PYTEST_ARGS="tests/test_soak.py -s -p no:cacheprovider" \
+	AIOPS_SOAK_CASES=$(SOAK_CASES) AIOPS_SOAK_KILL_EVERY_S=$(SOAK_KILL_EVERY_S) \
+	AIOPS_SOAK_IN_FLIGHT=$(SOAK_IN_FLIGHT) $(MAKE) -o $(STAMP) test PYTEST_ARGS="tests/test_soak.py -s -p no:cacheprovider" \
 		TEST_DATA_DIR=$(CURDIR)/var/soak
 
 # schemathesis against the live schema of a real gunicorn on var/fuzz (docs/fuzzing.md);
