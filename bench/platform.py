@@ -73,6 +73,27 @@ class Platform:
             line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("api token")
         )
 
+    @property
+    def broker_url(self) -> str:
+        """The embedded Redis the platform's workers take their tasks from."""
+        from aiops import embedded
+
+        return embedded.redis_url(self.data_dir)
+
+    def wait_idle(self, timeout: float = 300) -> None:
+        """Until the broker holds no task (queued, reserved or delayed): what an earlier
+        measurement left behind (say, embedding a closed case) must not load the next."""
+        import redis
+
+        client = redis.Redis(unix_socket_path=self.broker_url.removeprefix("redis+socket://"))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            queued = sum(client.llen(queue) for queue in ("celery", "executor", "kb"))
+            if queued == 0 and client.hlen("unacked") == 0:
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"the broker still had work after {timeout}s")
+
     def pids(self) -> dict[str, list[int]]:
         """Every process under the launcher, by its command line: for RSS readings."""
         found: dict[str, list[int]] = {}

@@ -179,12 +179,14 @@ def confirm_deliveries(*, limit: int = 500) -> dict:
 
 
 def deliver_to_sinks(row: Outbox) -> None:
-    """Enqueue one delivery task per subscriber, then publish to NATS when configured."""
-    from apps.cases.tasks import deliver_event
+    """Enqueue one delivery task for the event's subscribers, then publish to NATS when
+    configured."""
+    from apps.cases.tasks import deliver_to_subscribers
 
-    for sub in events.subscribers_for(row.type):
+    names = [sub.name for sub in events.subscribers_for(row.type)]
+    if names:
         try:
-            deliver_event.apply_async(args=(sub.name, str(row.event_id)))
+            deliver_to_subscribers.apply_async(args=(names, str(row.event_id)))
         except Exception as exc:  # the broker said no: the event stays unpublished
             raise sinks.SinkError(f"broker: {exc}") from exc
     if settings.NATS_URL:

@@ -24,6 +24,32 @@ def relay_outbox() -> int:
     return total
 
 
+@shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+def deliver_to_subscribers(subscribers: list[str], event_id: str) -> dict:
+    """Apply one event to each of its subscribers in turn, each exactly once in its own
+    transaction (inbox row + effects), in one task rather than one task each: most of an
+    event's subscribers have nothing to do, and a Celery hand-off apiece delayed the one that
+    moves the case. A subscriber that raises goes on alone as deliver_event (its first
+    retry, after the backoff), so it neither holds back nor re-runs the others."""
+    outcomes = {}
+    for name in subscribers:
+        try:
+            outcomes[name] = relay.apply_event(name, event_id)
+        except Exception as exc:
+            metrics.handler_failures_total.labels(subscriber=name).inc()
+            if settings.HANDLER_MAX_RETRIES < 1:
+                log.exception("subscriber %s gave up on event %s", name, event_id)
+                relay.give_up(name, event_id, f"{type(exc).__name__}: {exc}")
+                outcomes[name] = "failed"
+                continue
+            log.warning("subscriber %s failed on event %s (%s); retrying", name, event_id, exc)
+            deliver_event.apply_async(
+                args=(name, event_id), retries=1, countdown=settings.HANDLER_RETRY_BACKOFF_SECONDS
+            )
+            outcomes[name] = "retrying"
+    return outcomes
+
+
 @shared_task(bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
 def deliver_event(self, subscriber: str, event_id: str) -> str:
     """Apply one event to one subscriber; after the last retry, park the case with the error."""
