@@ -39,6 +39,9 @@ class Platform:
         self.log = self.data_dir / "bench-platform.log"
 
     def start(self, timeout: float = 180) -> Platform:
+        # A bench stopped by SIGTERM (timeout, Ctrl-C in make) still runs its `finally`:
+        # the platform lives in its own session and would otherwise outlive it.
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(

@@ -213,6 +213,39 @@ def apply_event(subscriber_name: str, event_id: str) -> str:
     return "applied"
 
 
+def apply_event_to_all(subscriber_names: list[str], event_id: str) -> tuple[dict, dict]:
+    """Run each subscriber on one event exactly once, all in one transaction: each in its own
+    savepoint with its inbox row, so one that raises is rolled back alone and the others'
+    rows and effects still commit together. Returns ({name: outcome}, {name: exception})."""
+    row = Outbox.objects.filter(event_id=event_id).first()
+    if row is None:
+        return dict.fromkeys(subscriber_names, "unknown-event"), {}
+    outcomes, failures = {}, {}
+    with transaction.atomic():
+        for name in subscriber_names:
+            sub = events.get_subscriber(name)
+            if sub is None:
+                outcomes[name] = "unknown-subscriber"
+                continue
+            try:
+                outcomes[name] = _apply_in_savepoint(sub, row)
+            except Exception as exc:  # this subscriber's retries take it from here
+                failures[name] = exc
+    return outcomes, failures
+
+
+def _apply_in_savepoint(sub, row: Outbox) -> str:
+    with transaction.atomic():
+        if not _inbox_insert(sub.name, str(row.event_id)):
+            return "duplicate"
+        token = events.delivering.set(str(row.event_id))
+        try:
+            sub.handle(events.typed(row.envelope()))
+        finally:
+            events.delivering.reset(token)
+    return "applied"
+
+
 def give_up(subscriber_name: str, event_id: str, error: str) -> None:
     """After the last retry: mark the event failed for this subscriber and park its case."""
     from apps.cases.services import case_park

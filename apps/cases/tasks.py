@@ -26,27 +26,24 @@ def relay_outbox() -> int:
 
 @shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
 def deliver_to_subscribers(subscribers: list[str], event_id: str) -> dict:
-    """Apply one event to each of its subscribers in turn, each exactly once in its own
-    transaction (inbox row + effects), in one task rather than one task each: most of an
-    event's subscribers have nothing to do, and a Celery hand-off apiece delayed the one that
-    moves the case. A subscriber that raises goes on alone as deliver_event (its first
-    retry, after the backoff), so it neither holds back nor re-runs the others."""
-    outcomes = {}
-    for name in subscribers:
-        try:
-            outcomes[name] = relay.apply_event(name, event_id)
-        except Exception as exc:
-            metrics.handler_failures_total.labels(subscriber=name).inc()
-            if settings.HANDLER_MAX_RETRIES < 1:
-                log.exception("subscriber %s gave up on event %s", name, event_id)
-                relay.give_up(name, event_id, f"{type(exc).__name__}: {exc}")
-                outcomes[name] = "failed"
-                continue
-            log.warning("subscriber %s failed on event %s (%s); retrying", name, event_id, exc)
-            deliver_event.apply_async(
-                args=(name, event_id), retries=1, countdown=settings.HANDLER_RETRY_BACKOFF_SECONDS
-            )
-            outcomes[name] = "retrying"
+    """Apply one event to all its subscribers in one task and one transaction (a savepoint
+    and an inbox row each), rather than a task and a commit apiece: most of an event's
+    subscribers have nothing to do, and their hand-offs delayed the one that moves the case.
+    A subscriber that raises goes on alone as deliver_event (as its first retry, after the
+    backoff), so it neither holds back nor re-runs the others."""
+    outcomes, failures = relay.apply_event_to_all(subscribers, event_id)
+    for name, exc in failures.items():
+        metrics.handler_failures_total.labels(subscriber=name).inc()
+        if settings.HANDLER_MAX_RETRIES < 1:
+            log.error("subscriber %s gave up on event %s: %s", name, event_id, exc)
+            relay.give_up(name, event_id, f"{type(exc).__name__}: {exc}")
+            outcomes[name] = "failed"
+            continue
+        log.warning("subscriber %s failed on event %s (%s); retrying", name, event_id, exc)
+        deliver_event.apply_async(
+            args=(name, event_id), retries=1, countdown=settings.HANDLER_RETRY_BACKOFF_SECONDS
+        )
+        outcomes[name] = "retrying"
     return outcomes
 
 
