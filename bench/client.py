@@ -55,6 +55,28 @@ def seed_healthy(http: Http, service: str) -> None:
     http.send("POST", "/ingest/metrics", points)
 
 
+class KeepHealthy(threading.Thread):
+    """Seeds the healthy history again every `every` seconds while a bench runs: the checks
+    read the last minutes, and a long run would otherwise outlive the first seed."""
+
+    def __init__(self, base: str, token: str, service: str, every: float = 30):
+        super().__init__(daemon=True, name="keep-healthy")
+        self.http, self.service, self.every = Http(base, token), service, every
+        self.halt = threading.Event()
+
+    def run(self):
+        while not self.halt.wait(self.every):
+            seed_healthy(self.http, self.service)
+
+    def __enter__(self):
+        seed_healthy(self.http, self.service)
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.halt.set()
+
+
 def parallel(work, count: int, clients: int) -> tuple[float, list]:
     """Run `work(http)` `count` times over `clients` threads, each with its own session
     (made by `connect()`); returns (wall seconds, results)."""

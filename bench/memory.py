@@ -12,7 +12,7 @@ import os
 import threading
 import time
 
-from bench.client import Http, seed_healthy
+from bench.client import Http, KeepHealthy
 from bench.loop import DATA_DIR, SERVICE, memory, start, unattended_case
 from bench.report import write_section
 
@@ -57,10 +57,10 @@ def main() -> None:
     platform, kube = start(DATA_DIR)
     try:
         http = Http(platform.base, platform.token)
-        seed_healthy(http, SERVICE)
-        for _ in range(4):  # warm-up: imports, connections, the policy, the models
-            unattended_case(http)
-        samples, closed = soak(platform)
+        with KeepHealthy(platform.base, platform.token, SERVICE):
+            for _ in range(4):  # warm-up, as bench.loop's
+                unattended_case(http, timeout=900)
+            samples, closed = soak(platform)
     finally:
         platform.stop()
         kube.stop()
