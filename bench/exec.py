@@ -74,7 +74,16 @@ def executor_run(http: Http, steps: int) -> float:
     )["id"]
     http.send("PATCH", f"/case/{case_id}/transition", {"event": "start_analysis"})
     http.wait_state(case_id, ("PLANNING",))
-    http.send("POST", "/plan/generate", {"case_id": case_id, "plan": plan(steps)})
+    for attempt in range(3):
+        try:
+            http.send("POST", "/plan/generate", {"case_id": case_id, "plan": plan(steps)})
+            break
+        except RuntimeError as exc:
+            # A gunicorn worker's first plan loads the Librarian's embedding model; on a busy
+            # machine that can outlast gunicorn's 30 s timeout (a 500). Said, then retried.
+            if "→ 500" not in str(exc) or attempt == 2:
+                raise
+            print(f"plan/generate answered 500 (attempt {attempt + 1}); retrying", flush=True)
     deadline = time.monotonic() + 120 + steps
     while time.monotonic() < deadline:
         runs = http.get(f"/adapter/runs?case_id={case_id}")["results"]

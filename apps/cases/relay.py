@@ -4,9 +4,10 @@ relay_once() claims a batch of unpublished rows with a short lease (FOR UPDATE S
 so relays run side by side), commits the claim, hands each event to every sink outside
 any transaction, and only then marks the rows published. A relay that dies mid-batch
 leaves its claim to expire; the next relay publishes those rows again, and the inbox makes
-the duplicates harmless. An event's subscribers get it in one delivery task and one
-transaction (a savepoint and an inbox row each); one that fails is retried on its own. Events of one case leave in order: a relay gives back any row
-whose case has an earlier row still unpublished under another relay's claim.
+the duplicates harmless. Events of one case leave in order: a relay gives back any row
+whose case has an earlier row still unpublished under another relay's claim. An event's
+subscribers get it in one delivery task and one transaction (a savepoint and an inbox row
+each); one that fails is retried on its own.
 """
 
 from __future__ import annotations
