@@ -103,7 +103,9 @@ def executor_run(http: Http, steps: int) -> float:
 
 def main() -> None:
     load = os.getloadavg()[0]
-    env = {"AIOPS_VERIFY_DELAY_S": "0"}
+    # The Planner's Librarian lookups are off: this bench times the executor, and a web
+    # worker's first plan would load the embedding model (bench-loop keeps them on).
+    env = {"AIOPS_VERIFY_DELAY_S": "0", "AIOPS_PLANNER_REFERENCES": "0"}
     env.update({k: v for k, v in os.environ.items() if k.startswith("AIOPS_THROTTLE_")})
     platform = Platform(DATA_DIR, **env).start()
     hops = None
@@ -139,7 +141,8 @@ def main() -> None:
     markdown = (
         "## Executor: cost per step against a bare Celery hop (`make bench-exec`)\n\n"
         "On the processes `make run` starts (gunicorn, the control and execution pools of "
-        "two prefork processes each, beat, INFO logs; embedded PostgreSQL and Redis), over "
+        "two prefork processes each, beat, INFO logs; embedded PostgreSQL and Redis; the "
+        "Planner's Librarian lookups off), over "
         f"HTTP: a staging case with a hand-written plan of {STEPS} `echo` steps (no sleep), "
         "approved and run by the loop itself; timed from its first step queued to its last "
         "finished, as `GET /adapter/runs` reports them. Floor, in the same run: a chain of "
