@@ -87,7 +87,7 @@ def _frame(frame: str) -> str:
     where = where.rstrip(")")
     path = where.rsplit(":", 1)[0]
     root = str(Path(__file__).resolve().parent.parent) + "/"
-    if not path.startswith(root):
+    if not path.startswith(root) or "/.venv/" in path:
         return ""
     return f"{path.removeprefix(root)}:{function}"
 
