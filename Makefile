@@ -6,8 +6,8 @@ STAMP := $(VENV)/.installed
 TEST_DATA_DIR ?= $(CURDIR)/var/test
 
 .PHONY: run test lint audit format demo stop migrate shell clean venv image \
-	bench-transitions bench-ingest bench-gate bench-exec bench-loop bench-analyst bench-nab bench-kb \
-	bench-admin fuzz soak
+	bench bench-transitions bench-ingest bench-gate bench-exec bench-loop bench-outbox \
+	bench-memory bench-analyst bench-nab bench-kb bench-admin fuzz soak
 
 $(STAMP): requirements.txt requirements.lock.txt
 	$(PYTHON) -m venv $(VENV)
@@ -74,8 +74,22 @@ bench-gate: $(STAMP)
 bench-exec: $(STAMP)
 	$(BENCH_ENV) $(PY) -m bench.exec
 
+# bench-exec, -loop, -outbox and -memory run `make run`'s own processes (bench/platform.py)
+# under var/bench and drive them over HTTP; each compares with a bare Celery hop of the run.
 bench-loop: $(STAMP)
 	$(BENCH_ENV) $(PY) -m bench.loop
+
+# Commit → delivered at 500 events/s for 60 s; the relay's ceiling with 1 and 2 processes.
+bench-outbox: $(STAMP)
+	$(BENCH_ENV) $(PY) -m bench.outbox
+
+# RSS of every process over a soak of the loop: BENCH_SOAK_S seconds (10 minutes).
+bench-memory: $(STAMP)
+	$(BENCH_ENV) $(PY) -m bench.memory
+
+# Every bench but NAB (it needs a NAB checkout), one after the other.
+bench: bench-transitions bench-ingest bench-gate bench-exec bench-loop bench-outbox bench-memory \
+	bench-analyst bench-kb bench-admin
 
 bench-analyst: $(STAMP)
 	$(BENCH_ENV) $(PY) -m bench.analyst

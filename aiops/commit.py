@@ -30,4 +30,5 @@ def after_commit(func: Callable[[], object], *, what: str) -> None:
                 exc,
             )
 
+    run.__wrapped__ = func  # so a caller can tell it is already registered (one kick per commit)
     transaction.on_commit(run)

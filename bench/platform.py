@@ -39,6 +39,9 @@ class Platform:
         self.log = self.data_dir / "bench-platform.log"
 
     def start(self, timeout: float = 180) -> Platform:
+        # A bench stopped by SIGTERM (timeout, Ctrl-C in make) still runs its `finally`:
+        # the platform lives in its own session and would otherwise outlive it.
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
@@ -72,6 +75,27 @@ class Platform:
         return next(
             line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("api token")
         )
+
+    @property
+    def broker_url(self) -> str:
+        """The embedded Redis the platform's workers take their tasks from."""
+        from aiops import embedded
+
+        return embedded.redis_url(self.data_dir)
+
+    def wait_idle(self, timeout: float = 300) -> None:
+        """Until the broker holds no task (queued, reserved or delayed): what an earlier
+        measurement left behind (say, embedding a closed case) must not load the next."""
+        import redis
+
+        client = redis.Redis(unix_socket_path=self.broker_url.removeprefix("redis+socket://"))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            queued = sum(client.llen(queue) for queue in ("celery", "executor", "kb"))
+            if queued == 0 and client.hlen("unacked") == 0:
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"the broker still had work after {timeout}s")
 
     def pids(self) -> dict[str, list[int]]:
         """Every process under the launcher, by its command line: for RSS readings."""

@@ -20,6 +20,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from aiops.commit import after_commit
 from aiops.middleware import request_id_var
@@ -234,16 +235,24 @@ def emit(*, type: str, subject: str, data: dict, source: str = "") -> Outbox:
     """Write one event to the outbox in the caller's transaction; kick the relay on commit."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("emit() must run inside the producer's transaction")
+    # An event no sink takes (no subscriber, no NATS) is recorded as delivered at once: the
+    # relay would only mark it so, one Celery task later (per executor step, say).
+    now = None if settings.NATS_URL or subscribers_for(type) else timezone.now()
     row = Outbox.objects.create(
         type=type,
         subject=str(subject),
         data=data,
         source=source or settings.EVENT_SOURCE,
         request_id=request_id_var.get() if request_id_var.get() != "-" else "",
+        published_at=now,
+        delivered_at=now,
     )
+    if now is not None:
+        return row
     connection = transaction.get_connection()
     # One kick per transaction is enough: the relay drains everything committed.
-    if not any(callback is _kick_relay for _, callback, _ in connection.run_on_commit):
+    kicks = (getattr(callback, "__wrapped__", None) for _, callback, _ in connection.run_on_commit)
+    if _kick_relay not in kicks:
         after_commit(_kick_relay, what="kicking the relay")
     return row
 

@@ -11,6 +11,8 @@ never lets two attempts of a step be alive at once.
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import logging
 import uuid
 from datetime import timedelta
@@ -168,17 +170,22 @@ def step_claim(message_id: str, *, worker: str) -> ExecStep | None:
             _refuse(step, refusal, kill_switch=switch.engaged)
             return None
         # A conditional UPDATE: of concurrent deliveries only one matches.
+        claim = {
+            "status": ExecStep.RUNNING,
+            "worker": worker[:200],
+            "host": procs.host_id(),
+            "started_at": now,
+            "heartbeat_at": now,
+            "lease_expires_at": now + timedelta(seconds=settings.EXEC_LEASE_SECONDS),
+        }
         taken = ExecStep.objects.filter(message_id=message_id, status=ExecStep.QUEUED).update(
-            status=ExecStep.RUNNING,
-            worker=worker[:200],
-            host=procs.host_id(),
-            started_at=now,
-            heartbeat_at=now,
-            lease_expires_at=now + timedelta(seconds=settings.EXEC_LEASE_SECONDS),
+            **claim
         )
     if not taken:
         return None
-    return ExecStep.objects.select_related("run").get(message_id=message_id)
+    for field, value in claim.items():  # what the UPDATE wrote, without reading it back
+        setattr(step, field, value)
+    return step
 
 
 def _preflight(step: ExecStep, switch) -> str:
@@ -207,13 +214,26 @@ def _preflight(step: ExecStep, switch) -> str:
 def _out_of_bounds(step: ExecStep) -> str:
     # The policy may have narrowed since the gate approved the plan.
     environment = step.run.case.environment
-    allowance = gate_selectors.policy_in_force().as_policy().targets(environment)
+    allowance = _policy(gate_selectors.policy_in_force()).targets(environment)
     spec = {"adapter": step.adapter, "action": step.action, "params": step.params}
     target = (step.run.document or {}).get("spec", {}).get("target") or {}
     path = f"$.spec.{'steps' if step.phase == ExecRun.FORWARD else 'rollback'}[{step.index}]"
     touches = targets.step_touches(spec, target, path)
     found = targets.violations(touches, allowance, environment)
     return "; ".join(f"{v['path']}: {v['message']}" for v in found)
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(version: int, document_json: str, cedar: str):
+    from apps.gate.policy import Policy
+
+    return Policy.from_document(version, json.loads(document_json), cedar)
+
+
+def _policy(row):
+    """The policy in force, parsed once per version (cedar included) rather than per claim:
+    a version never changes once stored, the row is still read every time."""
+    return _parsed(row.version, json.dumps(row.document, sort_keys=True), row.cedar)
 
 
 def _refuse(step: ExecStep, reason: str, *, kill_switch: bool) -> None:
@@ -228,7 +248,7 @@ def _refuse(step: ExecStep, reason: str, *, kill_switch: bool) -> None:
         return
     step.refresh_from_db()
     changed = run.steps.filter(phase=ExecRun.FORWARD, status=ExecStep.SUCCEEDED).exists()
-    policy = gate_selectors.policy_in_force().as_policy()
+    policy = _policy(gate_selectors.policy_in_force())
     rollback = kill_switch and changed and policy.on_kill_switch(run.case.environment) == ROLLBACK
     run.reason = f"stopped before step '{step.step_id}': {reason}"[:2000]
     _step_finished(run, step, retryable=False, stop=True, rollback=rollback)
@@ -292,7 +312,9 @@ def step_record(
         "stderr_ref": stderr_ref,
     }
     with transaction.atomic():
-        run = ExecRun.objects.select_for_update().get(pk=step.run_id)
+        # The case comes along for the timeline row (its lock is not needed: a note).
+        run = ExecRun.objects.select_for_update(of=("self",)).select_related("case")
+        run = run.get(pk=step.run_id)
         updated = ExecStep.objects.filter(pk=step.pk, status=ExecStep.RUNNING).update(**outcome)
         if not updated:
             return False

@@ -31,6 +31,7 @@ from apps.executor.adapters.base import (
 
 REVISION = "deployment.kubernetes.io/revision"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+FIRST_POLL_S = 0.1
 
 
 def _params(required=(), **properties) -> dict:
@@ -178,8 +179,10 @@ class KubernetesAdapter(Adapter):
         return {"replicas": deployment.spec.replicas}
 
     def rollout_status(self, call, params, ctx):
-        poll_s = max(0.1, float(params.get("poll_s", 1)))
-        polls = 0
+        # Look again soon, then less often: a quick rollout is seen at once (the unattended
+        # loop waits on it), a slow one costs the API server one read per poll_s.
+        poll_s = max(FIRST_POLL_S, float(params.get("poll_s", 1)))
+        wait, polls = FIRST_POLL_S, 0
         while True:
             ctx.check()
             deployment = call.read()
@@ -187,7 +190,8 @@ class KubernetesAdapter(Adapter):
             done, message = rollout_complete(deployment)
             if done:
                 return {"message": message, "polls": polls, "revision": _revision(deployment)}
-            ctx.wait(poll_s)
+            ctx.wait(wait)
+            wait = min(poll_s, wait * 2)
 
     def rollout_undo(self, call, params, ctx):
         deployment = call.read()
