@@ -13,6 +13,7 @@ from apps.analyst.models import AnalysisFinding
 from apps.cases import workflow as wf
 from apps.cases.models import CaseArchive, CaseTimeline, Inbox, OpsCase, Outbox
 from apps.cases.retention import run_retention
+from apps.cases.services import case_transition
 from apps.executor.models import ExecRun, ExecStep
 from apps.gate.models import GateDecision
 from apps.planner.models import PlanProposed
@@ -88,7 +89,9 @@ def test_recent_and_open_cases_are_kept(operator, settings):
 def test_delivered_events_and_old_inbox_rows_go_in_batches(operator, settings):
     settings.RETAIN_EVENTS_DAYS, settings.RETAIN_INBOX_DAYS, settings.RETAIN_BATCH = 7, 14, 3
     for i in range(10):
-        factories.new_case(operator, title=f"c{i}")
+        case = factories.new_case(operator, title=f"c{i}")
+        # The Analyst's command is applied through the inbox (a creation has no subscriber).
+        case_transition(case_id=case.pk, event="start_analysis", actor="olga")
     factories.deliver_outbox()
     total = Outbox.objects.count()
     old = list(Outbox.objects.order_by("seq").values_list("seq", flat=True)[:7])

@@ -70,6 +70,7 @@ class CaseAdmin(OpsCaseAdmin):
             "opts": self.model._meta,
             "page": page,
             "case": case,
+            "records": self.related(case),  # every record of the case, in its own admin
             "actions_now": actions.available(
                 case.state, waiting_for_person=page.pending_decision is not None, roles=roles
             ),
