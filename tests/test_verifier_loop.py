@@ -88,7 +88,7 @@ def assert_audit_trail(case_id: str) -> None:
     ):
         assert expected in events, events
     assert GateDecision.objects.get(case_id=case_id).decision == "approved"
-    run = ExecRun.objects.get(case_id=case_id)
+    run = ExecRun.objects.get(case_id=case_id, undoes__isnull=True)  # not its rollback
     assert run.status == ExecRun.SUCCEEDED
     assert ExecStep.objects.filter(run=run).exists()
 
