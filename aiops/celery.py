@@ -43,6 +43,19 @@ def _serve_metrics(**kwargs) -> None:
     start_http_server(settings.WORKER_METRICS_PORT, registry=registry)
 
 
+@signals.task_prerun.connect
+def _check_database_connection(task=None, **kwargs) -> None:
+    """Before each task, as before each request: drop a connection that is past
+    DB_CONN_MAX_AGE, left in a transaction or broken by an error (it is pinged first), so
+    that a task never inherits a dead one from the last. Celery's fixup, told to reuse
+    connections (settings.CELERY_DB_REUSE_MAX), no longer closes them after every task."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return  # inside the caller's transaction
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
 @signals.before_task_publish.connect
 def _stamp_sent_at(headers=None, **kwargs) -> None:
     """Every message says when it was sent: the sweeps read the oldest waiting one to tell

@@ -188,6 +188,10 @@ if env("AIOPS_DB_NAME"):
 # DB_CONN_MAX_AGE: seconds a database connection is reused
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Celery's Django fixup closes a worker's connection after every task unless told to reuse
+# it: a reconnect cost a step more than its whole bare Celery hop. Workers keep theirs for
+# this many tasks, and check it before each task as requests do (aiops.celery).
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 10_000)
 DATABASES["default"].setdefault("TEST", {})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -419,6 +423,10 @@ CELERY_BEAT_SCHEDULE["executor-sweep"] = {
 # AIOPS_EXEC_DRAIN_SECONDS: on SIGTERM a running step gets this long to finish before it is
 # stopped and handed back.
 EXEC_DRAIN_SECONDS = env_float("AIOPS_EXEC_DRAIN_SECONDS", 10)
+# AIOPS_EXEC_CHAIN_SECONDS: a worker that finishes a step claims the run's next one in the
+# same transaction and goes straight on (no broker round trip) for up to this long; then the
+# next step is queued, behind other runs' steps. 0: every step goes through the queue.
+EXEC_CHAIN_SECONDS = env_float("AIOPS_EXEC_CHAIN_SECONDS", 10)
 # AIOPS_STEP_TIMEOUT_S: timeout_s of a plan step that leaves it out: the Planner writes it
 # into every plan it stores, and the Executor uses it for a step without one.
 EXEC_DEFAULT_STEP_TIMEOUT_S = env_int("AIOPS_STEP_TIMEOUT_S", 300)

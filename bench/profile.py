@@ -31,7 +31,7 @@ def sample(pids: list[int], work: Callable[[], object], out: Path) -> Counter | 
     for pid in pids:
         path = out.with_suffix(f".{pid}.txt")
         argv = [binary, "record", "--format", "raw", "--subprocesses", "--rate", "200"]
-        argv += ["--full-filenames"]
+        argv += ["--full-filenames"] + (["--idle"] if os.environ.get("BENCH_PYSPY_IDLE") else [])
         argv += ["--nonblocking", "-o", str(path), "-p", str(pid)]
         spies.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         files.append(path)

@@ -38,23 +38,47 @@ _current: Context | None = None
 _draining = threading.Event()
 
 
-def execute(message_id: str, *, worker: str = "") -> str:
-    """Run the attempt behind `message_id` once. Returns what happened, for logs and tests."""
-    global _current
-    step = services.step_claim(message_id, worker=worker or f"pid-{os.getpid()}")
+def execute(message_id: str, *, worker: str = "", chain_s: float = 0) -> str:
+    """Run the attempt behind `message_id` once. Returns what happened, for logs and tests.
+
+    With `chain_s`, the worker goes on with the run's next attempts for up to that many
+    seconds: each is claimed in the transaction that records the one before (step_record's
+    take_next), so it is as durable as a claim, without a trip through the broker. Past that
+    time the next attempt is published, and other runs' steps get their turn."""
+    worker = worker or f"pid-{os.getpid()}"
+    step = services.step_claim(message_id, worker=worker)
     if step is None:
         log.info("step message %s already taken; duplicate delivery ignored", message_id)
         return "duplicate"
+    until = time.monotonic() + chain_s
+    # SIGTERM is held for the whole chain, so no attempt is claimed and then dropped.
+    previous_handler = _install_drain_handler()
+    try:
+        while True:
+            status, step = _attempt(step, worker=worker, chain_until=until)
+            if step is None:
+                return status
+            if _draining.is_set():
+                handed = services.step_hand_back(step)
+                log.warning("worker draining: step %s handed back (%s)", step, handed)
+                return status
+    finally:
+        _restore_handler(previous_handler)
+
+
+def _attempt(step: ExecStep, *, worker: str, chain_until: float) -> tuple[str, ExecStep | None]:
+    """Run one claimed attempt and record it; returns its status and the next attempt when
+    the record claimed one for this worker (until `chain_until`, unless draining)."""
+    global _current
     if step.run.cancel_requested:
         services.step_record(
             step, status=ExecStep.CANCELLED, error="run cancelled before the step started"
         )
-        return ExecStep.CANCELLED
+        return ExecStep.CANCELLED, None
     ctx = Context(step.timeout_s)
     ctx.on_spawn = lambda pgid, start: _record_spawn(step, pgid, start)
     heartbeat = _Heartbeat(step, ctx)
     _current = ctx
-    previous_handler = _install_drain_handler()
     heartbeat.start()
     status, error, retryable, outcome = ExecStep.SUCCEEDED, "", True, Outcome()
     secrets: frozenset[str] = frozenset()
@@ -84,10 +108,9 @@ def execute(message_id: str, *, worker: str = "") -> str:
         if _draining.is_set() and not heartbeat.cancel_seen and not heartbeat.lost:
             heartbeat.stop()
             _current = None
-            _restore_handler(previous_handler)
             handed = services.step_hand_back(step)
             log.warning("worker draining: step %s handed back (%s)", step, handed)
-            return "handed_back"
+            return "handed_back", None
         status, error = ExecStep.CANCELLED, str(exc)
     except StepError as exc:
         status, error, retryable = ExecStep.FAILED, str(exc), exc.retryable
@@ -98,7 +121,6 @@ def execute(message_id: str, *, worker: str = "") -> str:
     finally:
         heartbeat.stop()
         _current = None
-        _restore_handler(previous_handler)
     # The error travels on into the step_finished event and the case's timeline.
     error = secretrefs.redact_text(error, secrets)
     refs = {}
@@ -113,7 +135,8 @@ def execute(message_id: str, *, worker: str = "") -> str:
         except OSError as exc:  # a full disk must not strand the step in "running"
             log.error("could not store the %s of %s: %s", stream, step, exc)
             refs[stream] = ""
-    recorded = services.step_record(
+    chain = time.monotonic() < chain_until and not _draining.is_set()
+    recorded, taken = services.step_record(
         step,
         status=status,
         result=secretrefs.redact(_jsonable(outcome.result), secrets),
@@ -122,8 +145,9 @@ def execute(message_id: str, *, worker: str = "") -> str:
         stdout_ref=refs["stdout"],
         stderr_ref=refs["stderr"],
         retryable=retryable,
+        take_next=worker if chain else "",
     )
-    return status if recorded else "discarded"
+    return (status if recorded else "discarded"), taken
 
 
 def _record_spawn(step: ExecStep, pgid: int, start: int | None) -> None:
@@ -193,9 +217,11 @@ def _restore_handler(previous) -> None:
 
 def _on_sigterm(signum, frame) -> None:
     ctx = _current
-    if ctx is None or _draining.is_set():
+    if _draining.is_set():
         return
-    _draining.set()
+    _draining.set()  # between two attempts of a chain: the next one is handed back
+    if ctx is None:
+        return
     log.warning("SIGTERM: the running step may finish for up to %ss", settings.EXEC_DRAIN_SECONDS)
     timer = threading.Timer(settings.EXEC_DRAIN_SECONDS, ctx.cancel, args=["worker shutting down"])
     timer.daemon = True

@@ -154,7 +154,6 @@ def step_claim(message_id: str, *, worker: str) -> ExecStep | None:
     took it, or the preflight refused it (the kill switch, a target outside the case's
     environment, or — before a run's first step — an approval that no longer holds), in
     which case the run stops and says why."""
-    now = timezone.now()
     with transaction.atomic():
         # FOR SHARE on the switch: engaging it waits for this claim, so none starts after.
         switch = gate_selectors.kill_switch_for_share()
@@ -170,14 +169,7 @@ def step_claim(message_id: str, *, worker: str) -> ExecStep | None:
             _refuse(step, refusal, kill_switch=switch.engaged)
             return None
         # A conditional UPDATE: of concurrent deliveries only one matches.
-        claim = {
-            "status": ExecStep.RUNNING,
-            "worker": worker[:200],
-            "host": procs.host_id(),
-            "started_at": now,
-            "heartbeat_at": now,
-            "lease_expires_at": now + timedelta(seconds=settings.EXEC_LEASE_SECONDS),
-        }
+        claim = _claim_fields(worker)
         taken = ExecStep.objects.filter(message_id=message_id, status=ExecStep.QUEUED).update(
             **claim
         )
@@ -186,6 +178,18 @@ def step_claim(message_id: str, *, worker: str) -> ExecStep | None:
     for field, value in claim.items():  # what the UPDATE wrote, without reading it back
         setattr(step, field, value)
     return step
+
+
+def _claim_fields(worker: str) -> dict:
+    now = timezone.now()
+    return {
+        "status": ExecStep.RUNNING,
+        "worker": worker[:200],
+        "host": procs.host_id(),
+        "started_at": now,
+        "heartbeat_at": now,
+        "lease_expires_at": now + timedelta(seconds=settings.EXEC_LEASE_SECONDS),
+    }
 
 
 def _preflight(step: ExecStep, switch) -> str:
@@ -298,9 +302,16 @@ def step_record(
     stdout_ref: str = "",
     stderr_ref: str = "",
     retryable: bool = True,
-) -> bool:
-    """Store an attempt's outcome and move the run on. False if the attempt was no longer
-    ours (the sweeper declared it lost meanwhile): the late result is then discarded."""
+    take_next: str = "",
+) -> tuple[bool, ExecStep | None]:
+    """Store an attempt's outcome and move the run on. Returns (recorded, taken): recorded is
+    False if the attempt was no longer ours (the sweeper declared it lost meanwhile) and the
+    late result was discarded.
+
+    With `take_next` (a worker name), the run's next attempt, when it is due now and passes
+    the preflight, is claimed for that worker in this same transaction and returned as
+    `taken` instead of being published: the worker goes straight on to it, without a broker
+    round trip and a second transaction. Otherwise it is published on commit as usual."""
     outcome = {
         "status": status,
         "finished_at": timezone.now(),
@@ -317,11 +328,30 @@ def step_record(
         run = run.get(pk=step.run_id)
         updated = ExecStep.objects.filter(pk=step.pk, status=ExecStep.RUNNING).update(**outcome)
         if not updated:
-            return False
+            return False, None
         for field, value in outcome.items():
             setattr(step, field, value)
-        _step_finished(run, step, retryable=retryable)
-    return True
+        publish: list[tuple] = []
+        queued = _step_finished(run, step, retryable=retryable, publish=publish)
+        taken = None
+        if take_next and queued is not None and queued.not_before is None:
+            taken = _claim_queued(queued, worker=take_next)
+            if taken is not None:
+                publish.remove((taken.message_id, 0))
+    return True, taken
+
+
+def _claim_queued(step: ExecStep, *, worker: str) -> ExecStep | None:
+    """Claim `step`, just queued in the caller's transaction, for `worker` if the preflight
+    lets it start; None leaves it queued (its delivery's claim then refuses it, and says why)."""
+    switch = gate_selectors.kill_switch_for_share()
+    if _preflight(step, switch):
+        return None
+    claim = _claim_fields(worker)
+    ExecStep.objects.filter(pk=step.pk).update(**claim)
+    for field, value in claim.items():
+        setattr(step, field, value)
+    return step
 
 
 def run_cancel(*, case_id, reason: str) -> int:
@@ -484,10 +514,19 @@ def _enqueue_on_commit(message_id, delay: float = 0) -> None:
 
 
 def _step_finished(
-    run: ExecRun, step: ExecStep, *, retryable: bool, stop: bool = False, rollback: bool = False
-) -> None:
+    run: ExecRun,
+    step: ExecStep,
+    *,
+    retryable: bool,
+    stop: bool = False,
+    rollback: bool = False,
+    publish: list[tuple] | None = None,
+) -> ExecStep | None:
+    """Record the attempt's end (event, timeline) and queue what comes next: the attempt
+    queued, if any, is returned; its message leaves on commit from `publish`, which the caller
+    may still take it out of (step_record's take_next)."""
     # Registered before the event's relay kick, so the next step's message leaves first.
-    publish: list[tuple] = []
+    publish = [] if publish is None else publish
     after_commit(
         lambda: [_enqueue(message_id, delay) for message_id, delay in publish],
         what="queueing steps",
@@ -530,45 +569,45 @@ def _step_finished(
             step.duration_s
         )
     if run.status not in ExecRun.ACTIVE:
-        return
+        return None
     if stop:
         if rollback and _phase_steps(run, ExecRun.ROLLBACK):
             run.phase = ExecRun.ROLLBACK
             run.save(update_fields=["reason", "phase"])
-            _queue_step(run, ExecRun.ROLLBACK, 0, publish=publish)
+            return _queue_step(run, ExecRun.ROLLBACK, 0, publish=publish)
         else:
             _finish(run, ExecRun.FAILED)
-        return
+        return None
     if step.status == ExecStep.CANCELLED or run.cancel_requested:
         _finish(run, ExecRun.CANCELLED)
-        return
+        return None
     steps = _phase_steps(run, step.phase)
     if step.status == ExecStep.SUCCEEDED:
         if step.index + 1 < len(steps):
-            _queue_step(run, step.phase, step.index + 1, publish=publish)
+            return _queue_step(run, step.phase, step.index + 1, publish=publish)
         elif step.phase == ExecRun.FORWARD:
             _finish(run, ExecRun.SUCCEEDED)
         else:
             _finish(run, ExecRun.ROLLED_BACK)
-        return
+        return None
     if retryable and step.attempt <= step.retries:
         delay = step.backoff_s * (2 ** (step.attempt - 1))
-        _queue_step(
+        return _queue_step(
             run, step.phase, step.index, attempt=step.attempt + 1, delay=delay, publish=publish
         )
-        return
     failure = f"step '{step.step_id}' {step.status} after {step.attempt} attempt(s): {step.error}"
     if step.phase == ExecRun.FORWARD:
         run.reason = failure[:2000]
         if _phase_steps(run, ExecRun.ROLLBACK):
             run.phase = ExecRun.ROLLBACK
             run.save(update_fields=["reason", "phase"])
-            _queue_step(run, ExecRun.ROLLBACK, 0, publish=publish)
+            return _queue_step(run, ExecRun.ROLLBACK, 0, publish=publish)
         else:
             _finish(run, ExecRun.FAILED)
     else:
         run.reason = f"{run.reason}; rollback {failure}"[:2000]
         _finish(run, ExecRun.FAILED)
+    return None
 
 
 def _finish(run: ExecRun, status: str) -> None:

@@ -10,8 +10,11 @@ from apps.executor import runner, services
 
 @shared_task(bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
 def run_step(self, message_id: str) -> str:
-    """Run one step attempt (the task id is the attempt's message id)."""
-    return runner.execute(message_id, worker=self.request.hostname or "")
+    """Run one step attempt (the task id is the attempt's message id), and the run's next
+    ones for up to EXEC_CHAIN_SECONDS."""
+    return runner.execute(
+        message_id, worker=self.request.hostname or "", chain_s=settings.EXEC_CHAIN_SECONDS
+    )
 
 
 @shared_task(ignore_result=True)
