@@ -2,7 +2,8 @@
 
 One image runs every role (docker/Dockerfile, docker/compose.yaml, deploy/k8s/): the web, the
 control-plane worker (queue `celery`: relay, deliveries, gate, verification, sweeps), the
-execution worker (queue `executor`: steps), beat, or all of them as `make run` does. Roles
+execution worker (queue `executor`: steps), the Librarian's embedding worker (queue `kb`),
+beat, or all of them as `make run` does. Roles
 that own the schema migrate first, under a PostgreSQL advisory lock, so that replicas
 starting together migrate once; then this process becomes the role's server (os.execvp), so
 the container runtime's signals reach it directly. `migrate` migrates and exits (a
@@ -20,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-ROLES = ("web", "worker-control", "worker-exec", "beat", "all", "migrate")
+ROLES = ("web", "worker-control", "worker-exec", "worker-kb", "beat", "all", "migrate")
 # The web and beat (its DatabaseScheduler reads its own tables) wait for the schema they
 # need; `all` is `make run`. Workers do not migrate: compose starts them once the web is
 # ready, Kubernetes gives them a `migrate` init container.
@@ -45,8 +46,10 @@ def argv_for(role: str, env: Mapping[str, str]) -> list[str]:
     pool = {
         "worker-control": "CELERY_CONTROL_CONCURRENCY",
         "worker-exec": "CELERY_EXEC_CONCURRENCY",
+        "worker-kb": "CELERY_KB_CONCURRENCY",
     }
-    concurrency = env.get(pool.get(role, ""), "") or env.get("CELERY_CONCURRENCY", "2")
+    default = "1" if role == "worker-kb" else env.get("CELERY_CONCURRENCY", "2")
+    concurrency = env.get(pool.get(role, ""), "") or default
     worker_options = [f"--concurrency={concurrency}", f"--loglevel={log_level}"]
     if role == "web":
         bind = env.get("AIOPS_BIND", "0.0.0.0")  # noqa: S104 — a container's port
@@ -65,7 +68,11 @@ def argv_for(role: str, env: Mapping[str, str]) -> list[str]:
     if role == "worker-control":
         return [*celery, "worker", "-Q", "celery", "--hostname=control@%h", *worker_options]
     if role == "worker-exec":
-        return [*celery, "worker", "-Q", "executor,kb", "--hostname=exec@%h", *worker_options]
+        return [*celery, "worker", "-Q", "executor", "--hostname=exec@%h", *worker_options]
+    if role == "worker-kb":
+        # Below the other processes of a shared host: embedding is never in a hurry.
+        nice = ["nice", "-n", env.get("AIOPS_KB_NICE", "10")]
+        return [*nice, *celery, "worker", "-Q", "kb", "--hostname=kb@%h", *worker_options]
     if role == "beat":
         return [*celery, "beat", f"--scheduler={BEAT_SCHEDULER}", f"--loglevel={log_level}"]
     if role == "all":
@@ -125,7 +132,7 @@ def healthcheck_url(role: str, env: Mapping[str, str]) -> str | None:
     if role in {"web", "all"}:
         return f"http://127.0.0.1:{env.get('PORT', '8000')}/healthz"
     port = env.get("AIOPS_WORKER_METRICS_PORT", "0")
-    if role in {"worker-control", "worker-exec", "beat"} and port not in {"", "0"}:
+    if role in {"worker-control", "worker-exec", "worker-kb", "beat"} and port not in {"", "0"}:
         return f"http://127.0.0.1:{port}/metrics"
     return None
 

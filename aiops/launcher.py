@@ -67,12 +67,18 @@ def children() -> dict[str, list[str]]:
             "--access-logfile=-",
             "--graceful-timeout=10",
         ],
-        # The control plane (relay, deliveries, gate, verification, sweeps) and step
-        # execution in separate pools: a long step never holds up an approval.
+        # The control plane (relay, deliveries, gate, verification, sweeps), step execution
+        # and embedding in separate pools: a long step never holds up an approval, and no
+        # step waits for a free process behind the Librarian's embedding, which runs at a
+        # lower priority (AIOPS_KB_NICE) so that the loop comes first on a shared host.
         "worker-control": _worker(bin_dir, settings.CONTROL_QUEUE, "CELERY_CONTROL_CONCURRENCY"),
-        "worker-exec": _worker(
-            bin_dir, f"{settings.EXEC_QUEUE},{settings.KB_QUEUE}", "CELERY_EXEC_CONCURRENCY"
-        ),
+        "worker-exec": _worker(bin_dir, settings.EXEC_QUEUE, "CELERY_EXEC_CONCURRENCY"),
+        "worker-kb": [
+            "nice",
+            "-n",
+            str(settings.KB_NICE),
+            *_worker(bin_dir, settings.KB_QUEUE, "CELERY_KB_CONCURRENCY", default="1"),
+        ],
         "beat": [
             os.path.join(bin_dir, "celery"),
             "-A",
@@ -84,8 +90,9 @@ def children() -> dict[str, list[str]]:
     }
 
 
-def _worker(bin_dir: str, queue: str, concurrency_env: str) -> list[str]:
-    concurrency = os.environ.get(concurrency_env) or os.environ.get("CELERY_CONCURRENCY", "2")
+def _worker(bin_dir: str, queue: str, concurrency_env: str, default: str = "") -> list[str]:
+    concurrency = os.environ.get(concurrency_env) or default
+    concurrency = concurrency or os.environ.get("CELERY_CONCURRENCY", "2")
     return [
         os.path.join(bin_dir, "celery"),
         "-A",

@@ -607,6 +607,8 @@ KB_MODEL = env("AIOPS_KB_MODEL", "all-MiniLM-L6-v2")
 KB_MODEL_PATH = env("AIOPS_KB_MODEL_PATH")
 # AIOPS_KB_TORCH_THREADS: CPU threads one process's model may use (0: torch's default).
 KB_TORCH_THREADS = env_int("AIOPS_KB_TORCH_THREADS", 0)
+# AIOPS_KB_NICE: the nice value of the embedding worker (`worker-kb`) `make run` starts.
+KB_NICE = env_int("AIOPS_KB_NICE", 10)
 # AIOPS_KB_EMBED_BATCH: chunks embedded (and written) per batch by the embedding task.
 KB_EMBED_BATCH = env_int("AIOPS_KB_EMBED_BATCH", 32)
 # AIOPS_KB_MAX_DOCS, AIOPS_KB_MAX_BODY_CHARS: documents one POST /kb/ingest may carry, and

@@ -136,6 +136,8 @@ def _role(cmd: str) -> str:
     if " beat" in cmd:
         return "beat"
     if "worker" in cmd:
+        if "-Q kb" in cmd:
+            return "worker-kb"
         return "worker-exec" if "-Q executor" in cmd else "worker-control"
     if "runplatform" in cmd:
         return "launcher"

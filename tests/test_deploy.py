@@ -49,8 +49,16 @@ def test_control_worker_consumes_only_the_celery_queue_with_its_concurrency():
 def test_exec_worker_consumes_only_the_executor_queue_with_its_concurrency():
     argv = argv_for("worker-exec", {"CELERY_CONCURRENCY": "3"})
     assert argv[:6] == [PY, "-m", "celery", "-A", "aiops", "worker"]
-    assert argv[argv.index("-Q") + 1] == "executor,kb"
+    assert argv[argv.index("-Q") + 1] == "executor"
     assert "--concurrency=3" in argv
+
+
+def test_kb_worker_consumes_only_the_kb_queue_niced_with_one_process():
+    argv = argv_for("worker-kb", {"CELERY_CONCURRENCY": "3"})
+    assert argv[:9] == ["nice", "-n", "10", PY, "-m", "celery", "-A", "aiops", "worker"]
+    assert argv[argv.index("-Q") + 1] == "kb"
+    assert "--concurrency=1" in argv
+    assert "--concurrency=2" in argv_for("worker-kb", {"CELERY_KB_CONCURRENCY": "2"})
 
 
 def test_the_two_worker_pools_name_themselves_apart():
@@ -340,6 +348,7 @@ def test_one_deployment_per_role_and_exactly_one_beat_recreated():
         "aiops-web",
         "aiops-worker-control",
         "aiops-worker-exec",
+        "aiops-worker-kb",
         "aiops-beat",
     }
     beat = deployments["aiops-beat"]["spec"]
@@ -353,6 +362,7 @@ def test_one_deployment_per_role_and_exactly_one_beat_recreated():
         "aiops-web": "web",
         "aiops-worker-control": "worker-control",
         "aiops-worker-exec": "worker-exec",
+        "aiops-worker-kb": "worker-kb",
         "aiops-beat": "beat",
     }
 
@@ -361,11 +371,12 @@ def test_worker_pools_autoscale_and_web_and_workers_have_disruption_budgets():
     targets = {
         h["spec"]["scaleTargetRef"]["name"] for h in _kinds("HorizontalPodAutoscaler").values()
     }
-    assert targets == {"aiops-worker-control", "aiops-worker-exec"}
+    assert targets == {"aiops-worker-control", "aiops-worker-exec", "aiops-worker-kb"}
     assert set(_kinds("PodDisruptionBudget")) == {
         "aiops-web",
         "aiops-worker-control",
         "aiops-worker-exec",
+        "aiops-worker-kb",
     }
 
 
@@ -377,7 +388,7 @@ def test_web_probes_healthz_for_liveness_and_readyz_for_readiness():
 
 def test_workers_wait_for_the_schema_in_a_migrate_init_container():
     deployments = _kinds("Deployment")
-    for name in ("aiops-worker-control", "aiops-worker-exec"):
+    for name in ("aiops-worker-control", "aiops-worker-exec", "aiops-worker-kb"):
         (init,) = deployments[name]["spec"]["template"]["spec"]["initContainers"]
         assert _env(init)["AIOPS_ROLE"] == "migrate"
 
@@ -463,6 +474,7 @@ def test_compose_config_validates():
     assert roles["web"] == "web"
     assert roles["worker-control"] == "worker-control"
     assert roles["worker-exec"] == "worker-exec"
+    assert roles["worker-kb"] == "worker-kb"
     assert roles["beat"] == "beat"
 
 
@@ -480,7 +492,7 @@ def test_compose_file_has_no_secret_and_one_beat():
     services = yaml.safe_load(text)["services"]
     assert "scale" not in services["beat"]
     assert services["beat"].get("deploy", {}).get("replicas", 1) == 1
-    for name in ("web", "worker-control", "worker-exec", "beat"):
+    for name in ("web", "worker-control", "worker-exec", "worker-kb", "beat"):
         assert services[name]["depends_on"]["postgres"] == {"condition": "service_healthy"}
     for name in ("postgres", "redis", "nats", "web", "prometheus", "alertmanager"):
         assert "healthcheck" in services[name], name

@@ -10,11 +10,18 @@ from tests import support
 SLEEPER = ["sleep", "600"]
 
 
-def test_make_run_starts_separate_control_and_execution_workers():
+def test_make_run_starts_separate_control_execution_and_embedding_workers():
     argvs = children()
-    assert set(argvs) == {"web", "worker-control", "worker-exec", "beat"}
+    assert set(argvs) == {"web", "worker-control", "worker-exec", "worker-kb", "beat"}
     assert argvs["worker-control"][argvs["worker-control"].index("-Q") + 1] == "celery"
-    assert argvs["worker-exec"][argvs["worker-exec"].index("-Q") + 1] == "executor,kb"
+    assert argvs["worker-exec"][argvs["worker-exec"].index("-Q") + 1] == "executor"
+    assert argvs["worker-kb"][argvs["worker-kb"].index("-Q") + 1] == "kb"
+
+
+def test_the_embedding_worker_runs_below_the_loop_with_one_process():
+    argv = children()["worker-kb"]
+    assert argv[:3] == ["nice", "-n", "10"]
+    assert "--concurrency=1" in argv
 
 
 def test_a_killed_child_is_started_again_and_the_others_keep_running():

@@ -8,6 +8,7 @@ another directory in sentence-transformers' layout. Hugging Face's hub is never 
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from pathlib import Path
@@ -68,3 +69,15 @@ def embed(texts: list[str]) -> list[list[float]]:
         show_progress_bar=False,
     )
     return [vector.tolist() for vector in vectors]
+
+
+@functools.lru_cache(maxsize=512)
+def _query_vector(text: str) -> tuple[float, ...]:
+    return tuple(embed([text])[0])
+
+
+def embed_query(text: str) -> list[float]:
+    """The embedding of one search query, remembered per process (the last 512 texts): the
+    same alert text comes back again and again, and each encode costs CPU that the cases
+    being worked on need."""
+    return list(_query_vector(text))

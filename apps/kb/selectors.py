@@ -64,7 +64,7 @@ def search(
         raise ValueError(f"mode must be one of {MODES}")
     terms = text_terms(q)
     tsquery = tsquery_source(terms)
-    vector = embedding.embed([words(q) or q])[0] if mode != TEXT else None
+    vector = embedding.embed_query(words(q) or q) if mode != TEXT else None
     filters, params = [], {}
     if kind:
         filters.append("c.kind = %(kind)s")
