@@ -403,6 +403,10 @@ OUTBOX_REDELIVER_SECONDS = env_int("AIOPS_OUTBOX_REDELIVER_SECONDS", 60)
 # AIOPS_OUTBOX_KICK_TTL_MS: writers skip queueing a relay run while one is queued and not
 # started (at most this long).
 OUTBOX_KICK_TTL_MS = env_int("AIOPS_OUTBOX_KICK_TTL_MS", 2000)
+# AIOPS_OUTBOX_RELAY_INLINE: the process that commits events relays them itself, at once
+# after the commit (queueing their deliveries), instead of queueing a relay run for them; the
+# relay run stays the fallback. Off: every commit kicks a relay run (one Celery hop more).
+OUTBOX_RELAY_INLINE = env_bool("AIOPS_OUTBOX_RELAY_INLINE", True)
 # AIOPS_EVENT_SOURCE: the CloudEvents `source` of every event
 EVENT_SOURCE = env("AIOPS_EVENT_SOURCE", "urn:aiops")
 # AIOPS_HANDLER_MAX_RETRIES, AIOPS_HANDLER_RETRY_BACKOFF: subscriber retries (exponential,

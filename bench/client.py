@@ -30,12 +30,18 @@ class Http:
         return self.send("GET", path)
 
     def wait_state(self, case_id: str, states: tuple[str, ...], timeout: float = 120) -> str:
+        return self.wait_case(case_id, states, timeout)["state"]
+
+    def wait_case(
+        self, case_id: str, states: tuple[str, ...], timeout: float = 120, poll_s: float = POLL_S
+    ) -> dict:
+        """The case once it is in one of `states`, read every `poll_s`."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = self.get(f"/case/{case_id}")["state"]
-            if state in states:
-                return state
-            time.sleep(POLL_S)
+            case = self.get(f"/case/{case_id}")
+            if case["state"] in states:
+                return case
+            time.sleep(poll_s)
         raise RuntimeError(f"case {case_id} not in {states} after {timeout}s")
 
 

@@ -24,3 +24,13 @@ def pytest_load_initial_conftests(early_config, parser, args):
     # Forced, not defaulted: a developer's own AIOPS_SCRIPT_DIR must not change what runs.
     os.environ["AIOPS_SCRIPT_DIR"] = str(TEST_SCRIPT_DIR)
     bootstrap.prepare()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config):
+    # This process's own writes queue a relay run rather than relaying inline: most tests
+    # here apply the outbox themselves (tests/factories.deliver_outbox) with no worker to take
+    # a delivery message. Workers and gunicorn started by the tests relay inline, as shipped.
+    from django.conf import settings
+
+    settings.OUTBOX_RELAY_INLINE = False

@@ -249,18 +249,27 @@ def emit(*, type: str, subject: str, data: dict, source: str = "") -> Outbox:
     )
     if now is not None:
         return row
+    # One kick per transaction: it relays what the transaction committed.
     connection = transaction.get_connection()
-    # One kick per transaction is enough: the relay drains everything committed.
     kicks = (getattr(callback, "__wrapped__", None) for _, callback, _ in connection.run_on_commit)
-    if _kick_relay not in kicks:
-        after_commit(_kick_relay, what="kicking the relay")
+    kick = next((k for k in kicks if isinstance(k, _Kick)), None)
+    if kick is None:
+        kick = _Kick()
+        after_commit(kick, what="relaying the committed events")
+    kick.seqs.append(row.seq)
     return row
 
 
-def _kick_relay() -> None:
-    from apps.cases.relay import request_relay
+class _Kick:
+    """After commit: relay the transaction's events (apps.cases.relay.relay_committed)."""
 
-    request_relay()
+    def __init__(self):
+        self.seqs: list[int] = []
+
+    def __call__(self) -> None:
+        from apps.cases.relay import relay_committed
+
+        relay_committed(self.seqs)
 
 
 class When:

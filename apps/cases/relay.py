@@ -32,6 +32,7 @@ UPDATE outbox SET claimed_until = %(until)s, claimed_by = %(me)s, attempts = att
 WHERE seq IN (
     SELECT seq FROM outbox
     WHERE published_at IS NULL AND (claimed_until IS NULL OR claimed_until < %(now)s)
+    {only}
     ORDER BY seq LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
 )
@@ -93,14 +94,30 @@ def relay_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def relay_once(*, limit: int | None = None) -> int:
-    """Relay one batch; return how many events it published."""
+def relay_committed(seqs: list[int]) -> None:
+    """After a commit that wrote the outbox rows `seqs`: relay them here and now
+    (settings.OUTBOX_RELAY_INLINE), saving the hop through a relay run; whatever this does
+    not publish (another relay holds an earlier event of the same case, the broker said no,
+    an error) is left to a relay run, kicked as before."""
+    if settings.OUTBOX_RELAY_INLINE and seqs:
+        try:
+            if relay_once(only=seqs) == len(seqs):
+                return
+        except Exception:
+            log.exception("relay: publishing committed events inline failed; a relay run will")
+    request_relay()
+
+
+def relay_once(*, limit: int | None = None, only: list[int] | None = None) -> int:
+    """Relay one batch (of the rows `only`, when given); return how many events it
+    published."""
     limit = limit or settings.OUTBOX_BATCH_SIZE
     me = relay_id()
     now = timezone.now()
     until = now + timedelta(seconds=settings.OUTBOX_CLAIM_SECONDS)
+    claim = CLAIM.format(only="AND seq = ANY(%(only)s)" if only is not None else "")
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(CLAIM, {"until": until, "me": me, "now": now, "limit": limit})
+        cursor.execute(claim, {"until": until, "me": me, "now": now, "limit": limit, "only": only})
         seqs = [row[0] for row in cursor.fetchall()]
         if seqs:
             cursor.execute(BLOCKED_SUBJECTS, {"mine": seqs})

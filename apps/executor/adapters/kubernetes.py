@@ -31,7 +31,7 @@ from apps.executor.adapters.base import (
 
 REVISION = "deployment.kubernetes.io/revision"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
-FIRST_POLL_S = 0.1
+FIRST_POLL_S = 0.025
 
 
 def _params(required=(), **properties) -> dict:
