@@ -1,8 +1,9 @@
 """Where a bench's time goes: py-spy samples the platform's processes while the bench runs
 its workload once more (untimed), and the top functions by samples go into the report.
 
-py-spy is a separate tool (`pip install py-spy`, or BENCH_PYSPY naming its binary); without
-it the report says so and the figures stand alone.
+py-spy comes with requirements.txt (BENCH_PYSPY may name another binary); without it the
+report says so and the figures stand alone. BENCH_PYSPY_IDLE=1 samples waiting threads too
+(where wall-clock time goes, not only CPU).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +20,9 @@ TOP = 12
 
 
 def pyspy() -> str | None:
-    return os.environ.get("BENCH_PYSPY") or shutil.which("py-spy")
+    beside = Path(sys.executable).with_name("py-spy")  # the virtualenv's, from requirements.txt
+    found = beside if beside.exists() else shutil.which("py-spy")
+    return os.environ.get("BENCH_PYSPY") or (str(found) if found else None)
 
 
 def sample(pids: list[int], work: Callable[[], object], out: Path) -> Counter | None:

@@ -23,6 +23,7 @@ bootstrap.prepare()  # the data dir, metrics env and embedded servers, before Dj
 django.setup()
 
 import psycopg  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -113,25 +114,36 @@ def main() -> None:
     call_command("migrate", interactive=False, verbosity=0)
     user, _ = User.objects.get_or_create(username="bench", defaults={"is_superuser": True})
     results = {}
-    floor_runs, service_runs = [], []
+    floor_runs, service_runs, inline_runs = [], [], []
     for _ in range(RUNS):  # interleaved, so drift in machine load hits both alike
         floor_runs.append(floor_run(user))
+        # The write path alone, as the floor: after commit only the relay's kick flag.
+        settings.OUTBOX_RELAY_INLINE = False
         service_runs.append(service_run(user))
+        # As shipped: after commit the process relays its events itself (claim, queue the
+        # deliveries of the subscribers that want them, mark published), work a relay run
+        # would otherwise do on the control pool.
+        settings.OUTBOX_RELAY_INLINE = True
+        inline_runs.append(service_run(user))
     results["floor"] = summarize(floor_runs)
     results["service"] = summarize(service_runs)
+    results["inline"] = summarize(inline_runs)
     floor = results["floor"]["tps"]
     rows = [
         ("raw psycopg transaction (floor)", "floor"),
-        ("service layer (`case_transition`)", "service"),
+        ("service layer (`case_transition`), the write", "service"),
+        ("service layer, then relaying its event inline (as shipped)", "inline"),
     ]
     lines = [
         "## Case transitions (`make bench-transitions`)",
         "",
         f"{TRANSITIONS} transitions per run (park/resume on a case), median of {RUNS} runs. Each "
         "writes the locked case row, a timeline row and an outbox row in one transaction; the "
-        "service and HTTP paths also run django-fsm and the guard, and after commit set the "
-        "relay's Redis kick flag (queueing a relay run when none is pending; no worker runs "
-        "here). The HTTP path: the next section. Profiles: docs/perf/transitions.md.",
+        "service and HTTP paths also run django-fsm and the guard. After commit the service "
+        "either sets the relay's Redis kick flag (the write alone, as the floor) or, as "
+        "shipped, relays its event itself: claims it, queues a delivery per subscriber that "
+        "wants it (a park: three) and marks it published (no worker runs here). The HTTP "
+        "path: the next section. Profiles: docs/perf/transitions.md.",
         "",
         "| path | transitions/s | p50 ms | p99 ms | throughput vs floor |",
         "|---|---:|---:|---:|---:|",
