@@ -405,8 +405,10 @@ OUTBOX_REDELIVER_SECONDS = env_int("AIOPS_OUTBOX_REDELIVER_SECONDS", 60)
 OUTBOX_KICK_TTL_MS = env_int("AIOPS_OUTBOX_KICK_TTL_MS", 2000)
 # AIOPS_OUTBOX_RELAY_INLINE: the process that commits events relays them itself, at once
 # after the commit (queueing their deliveries), instead of queueing a relay run for them; the
-# relay run stays the fallback. Off: every commit kicks a relay run (one Celery hop more).
-OUTBOX_RELAY_INLINE = env_bool("AIOPS_OUTBOX_RELAY_INLINE", True)
+# relay run stays the fallback. Off by default: it saves a Celery hop per event but adds the
+# relay's work to every write (a transition took 2.3 times as long), and the loop bench was
+# no faster with it (docs/BENCHMARKS.md).
+OUTBOX_RELAY_INLINE = env_bool("AIOPS_OUTBOX_RELAY_INLINE", False)
 # AIOPS_EVENT_SOURCE: the CloudEvents `source` of every event
 EVENT_SOURCE = env("AIOPS_EVENT_SOURCE", "urn:aiops")
 # AIOPS_HANDLER_MAX_RETRIES, AIOPS_HANDLER_RETRY_BACKOFF: subscriber retries (exponential,

@@ -37,7 +37,7 @@ CLIENTS = int(os.environ.get("BENCH_CLIENTS", "4"))
 REQUESTS = int(os.environ.get("BENCH_INGEST_REQUESTS", "200"))  # per run, all clients
 BATCH = int(os.environ.get("BENCH_INGEST_BATCH", "1000"))
 BEFORE = {"points_s": 39_000, "p99": 147.0}  # the unnest() path, docs/BENCHMARKS.md
-DATA_DIR = Path(os.environ.get("AIOPS_DATA_DIR", str(ROOT / "var" / "bench")))
+DATA_DIR = Path(os.environ.get("AIOPS_DATA_DIR", str(ROOT / "var" / "bench"))) / "ingest"
 # BENCH_TITLE names a run of other code (say, the commit before a change) into its own section.
 TITLE = os.environ.get("BENCH_TITLE", "")
 

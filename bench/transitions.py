@@ -120,9 +120,9 @@ def main() -> None:
         # The write path alone, as the floor: after commit only the relay's kick flag.
         settings.OUTBOX_RELAY_INLINE = False
         service_runs.append(service_run(user))
-        # As shipped: after commit the process relays its events itself (claim, queue the
-        # deliveries of the subscribers that want them, mark published), work a relay run
-        # would otherwise do on the control pool.
+        # AIOPS_OUTBOX_RELAY_INLINE: after commit the process relays its events itself
+        # (claim, queue the deliveries of the subscribers that want them, mark published),
+        # work a relay run would otherwise do on the control pool.
         settings.OUTBOX_RELAY_INLINE = True
         inline_runs.append(service_run(user))
     results["floor"] = summarize(floor_runs)
@@ -132,7 +132,7 @@ def main() -> None:
     rows = [
         ("raw psycopg transaction (floor)", "floor"),
         ("service layer (`case_transition`), the write", "service"),
-        ("service layer, then relaying its event inline (as shipped)", "inline"),
+        ("service layer, then relaying its event inline (`AIOPS_OUTBOX_RELAY_INLINE`)", "inline"),
     ]
     lines = [
         "## Case transitions (`make bench-transitions`)",
@@ -140,10 +140,10 @@ def main() -> None:
         f"{TRANSITIONS} transitions per run (park/resume on a case), median of {RUNS} runs. Each "
         "writes the locked case row, a timeline row and an outbox row in one transaction; the "
         "service and HTTP paths also run django-fsm and the guard. After commit the service "
-        "either sets the relay's Redis kick flag (the write alone, as the floor) or, as "
-        "shipped, relays its event itself: claims it, queues a delivery per subscriber that "
-        "wants it (a park: three) and marks it published (no worker runs here). The HTTP "
-        "path: the next section. Profiles: docs/perf/transitions.md.",
+        "sets the relay's Redis kick flag (as shipped), or, with AIOPS_OUTBOX_RELAY_INLINE, "
+        "relays its event itself: claims it, queues a delivery per subscriber that wants it "
+        "(a park: three) and marks it published (no worker runs here). The HTTP path: the "
+        "next section. Profiles: docs/perf/transitions.md.",
         "",
         "| path | transitions/s | p50 ms | p99 ms | throughput vs floor |",
         "|---|---:|---:|---:|---:|",

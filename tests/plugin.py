@@ -28,9 +28,9 @@ def pytest_load_initial_conftests(early_config, parser, args):
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config):
-    # This process's own writes queue a relay run rather than relaying inline: most tests
-    # here apply the outbox themselves (tests/factories.deliver_outbox) with no worker to take
-    # a delivery message. Workers and gunicorn started by the tests relay inline, as shipped.
+    # This process's own writes queue a relay run rather than relaying inline, whatever the
+    # environment says: most tests here apply the outbox themselves
+    # (tests/factories.deliver_outbox) with no worker to take a delivery message.
     from django.conf import settings
 
     settings.OUTBOX_RELAY_INLINE = False
