@@ -5,7 +5,8 @@ pools, beat, INFO logs), over the HTTP API: a case in staging (autopilot low_ris
 created, analysed and given a hand-written plan of STEPS echo steps (no sleep); the loop
 approves and runs it by itself. The run's own record, read over GET /adapter/runs, gives the
 time from its first step queued to its last step finished; / STEPS is one step: claim,
-heartbeat thread, adapter, log store, record + timeline + outbox event, next enqueue.
+heartbeat thread, adapter, log store, record + timeline + outbox event + the next step
+claimed in the same transaction (AIOPS_EXEC_CHAIN_SECONDS; docs/executor.md).
 The floor: a chain of STEPS bare Celery tasks on the same broker (bench.hop), each
 publishing the next, run between the executor runs. Median of RUNS runs of each.
 """
@@ -141,7 +142,8 @@ def main() -> None:
     markdown = (
         "## Executor: cost per step against a bare Celery hop (`make bench-exec`)\n\n"
         "On the processes `make run` starts (gunicorn, the control and execution pools of "
-        "two prefork processes each, beat, INFO logs; embedded PostgreSQL and Redis; the "
+        "two prefork processes each, the embedding worker, beat, INFO logs; embedded "
+        "PostgreSQL and Redis; the "
         "Planner's Librarian lookups off), over "
         f"HTTP: a staging case with a hand-written plan of {STEPS} `echo` steps (no sleep), "
         "approved and run by the loop itself; timed from its first step queued to its last "
@@ -149,8 +151,8 @@ def main() -> None:
         f"{STEPS} bare Celery tasks on the same broker, each publishing the next, on a "
         f"worker with the same pool settings. Median of {RUNS} runs of each, interleaved.\n\n"
         "| measure | per step | whole run |\n|---|---:|---:|\n"
-        f"| executor step (claim, heartbeat, adapter, log, record + timeline + event, "
-        f"next enqueue) | {per_step:.2f} ms | {median(executor) * 1000:.0f} ms |\n"
+        f"| executor step (heartbeat, adapter, log, record + timeline + event + the next "
+        f"step claimed) | {per_step:.2f} ms | {median(executor) * 1000:.0f} ms |\n"
         f"| bare Celery task hop (floor) | {per_hop:.2f} ms | {median(bare) * 1000:.0f} ms |\n"
         f"| **step / hop** | **{per_step / per_hop:.1f}x** (target ≤ 3x) | |\n"
         f"\nAll runs, executor ms/step: {', '.join(f'{t / STEPS * 1000:.2f}' for t in executor)}; "
