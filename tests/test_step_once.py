@@ -129,7 +129,11 @@ def test_a_killed_worker_leaves_no_script_process_and_a_started_step_is_not_run_
     # retries left, but not idempotent: once started, the step must not run a second time.
     case, run = begin(new_case, [escaping_step(tmp_path, 300, retries=2)])
     script, child = pids(tmp_path, 2)
-    step = run.steps.get()
+    # The worker records the process group just after the script starts: the script may
+    # write its pids first.
+    step = support.wait_for(
+        lambda: run.steps.filter(pgid__isnull=False).first(), what="the spawn to be recorded"
+    )
     assert (step.pgid, step.proc_start, step.host) == (
         script,
         procs.start_time(script),
