@@ -39,12 +39,14 @@ SERVICE = "bench-admin"
 
 SEED_CASES = """
 INSERT INTO ops_case (id, title, service, environment, severity, description, labels,
-                      template, params, state, version, created_at, updated_at)
+                      template, params, state, version, created_at, updated_at,
+                      state_entered_at)
 SELECT gen_random_uuid(), 'bench case ' || g, %(service)s || '-' || (g %% 50),
        (ARRAY['dev', 'staging', 'prod'])[1 + g %% 3], 'sev3', '', '{}', '', '{}',
        (ARRAY['NEW', 'ANALYZING', 'PLANNING', 'WAIT_GATE', 'EXECUTING', 'VERIFYING',
               'CLOSED', 'PARKED', 'CLOSED', 'CLOSED'])[1 + g %% 10],
-       1, now() - make_interval(mins => g), now() - make_interval(mins => g)
+       1, now() - make_interval(mins => g), now() - make_interval(mins => g),
+       now() - make_interval(mins => g)
 FROM generate_series(1, %(cases)s) g
 """
 SEED_TIMELINE = """

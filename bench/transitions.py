@@ -4,7 +4,9 @@ floor, then over HTTP against `make run`'s processes (bench.transitions_http, op
 Each transition writes the same rows both ways: locked case row update + timeline row +
 outbox row in one transaction.
 - service: apps.cases.services.case_transition (django-fsm, guards, outbox, relay kick);
-- floor: the same SQL through a bare psycopg connection, no Django.
+- floor: the same statements through a bare psycopg connection, no Django: lock and read the
+  case row, update it, insert the timeline and outbox rows, read the policy in force when
+  the state entered asks for it, and after commit set the relay's kick flag in Redis.
 Median of RUNS runs, interleaved; written to docs/BENCHMARKS.md.
 """
 
@@ -23,6 +25,7 @@ bootstrap.prepare()  # the data dir, metrics env and embedded servers, before Dj
 django.setup()
 
 import psycopg  # noqa: E402
+import redis  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -67,15 +70,20 @@ def service_run(user) -> tuple[float, list[float]]:
 
 
 FLOOR_SQL = [
-    "SELECT state, version FROM ops_case WHERE id = %(id)s FOR UPDATE",
-    "UPDATE ops_case SET state = %(to)s, version = version + 1, updated_at = now() "
-    "WHERE id = %(id)s",
+    "SELECT * FROM ops_case WHERE id = %(id)s FOR UPDATE",
+    "UPDATE ops_case SET state = %(to)s, version = version + 1, updated_at = now(), "
+    "state_entered_at = now() WHERE id = %(id)s",
     "INSERT INTO case_timeline (case_id, event, from_state, to_state, actor, reason, "
     "request_id, data, created_at) VALUES (%(id)s, %(event)s, %(from)s, %(to)s, 'bench', "
     "%(reason)s, '', '{}', now())",
     "INSERT INTO outbox (event_id, type, source, subject, time, data, request_id, traceparent, "
     "claimed_by, attempts, last_error) VALUES (%(eid)s, 'evt.case.transition.v1', 'urn:aiops', "
     "%(id)s, now(), %(data)s, '', '', '', 0, '')",
+]
+# Entering PLANNING, the service reads the key of the policy in force for the environment's
+# autopilot (parsed once per version; the bench's environment is manual: no command follows).
+FLOOR_ON_ENTRY_SQL = [
+    "SELECT id, version, created_at FROM gate_policy ORDER BY version DESC LIMIT 1",
 ]
 
 
@@ -85,6 +93,7 @@ def floor_run(user) -> tuple[float, list[float]]:
     params.pop("cursor_factory", None)
     params.pop("context", None)
     states = {"park": ("PLANNING", "PARKED"), "resume": ("PARKED", "PLANNING")}
+    kick = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
     with psycopg.connect(**params) as raw:
         raw.execute("UPDATE ops_case SET state = 'PLANNING' WHERE id = %s", [case_id])
         raw.commit()
@@ -96,8 +105,12 @@ def floor_run(user) -> tuple[float, list[float]]:
             args["eid"] = uuid.uuid4()
             args["data"] = json.dumps({"event": event, "from": frm, "to": to})
             with raw.transaction():
-                for sql in FLOOR_SQL:
-                    raw.execute(sql, args)
+                for sql in FLOOR_SQL + (FLOOR_ON_ENTRY_SQL if to == "PLANNING" else []):
+                    cursor = raw.execute(sql, args)
+                    if cursor.description:  # read the rows, as the ORM does
+                        cursor.fetchall()
+            # After commit, as the service: the relay's kick flag (apps.cases.relay).
+            kick.set("aiops:relay:kick", "1", nx=True, px=settings.OUTBOX_KICK_TTL_MS)
 
         return timed(one, TRANSITIONS)
 

@@ -43,10 +43,11 @@ SEED = """
 WITH cases AS (
     INSERT INTO ops_case (id, title, service, environment, severity, description, labels,
                           template, params, state, version, created_by_id, created_at,
-                          updated_at)
+                          updated_at, state_entered_at)
     SELECT gen_random_uuid(), 'seeded case ' || g, 'svc-' || (g %% 50), 'bench', 'sev3', '',
            '{"seeded": "bench"}', '', '{}', 'PARKED', 10, NULL,
-           now() - interval '30 days' + g * interval '1 second', now()
+           now() - interval '30 days' + g * interval '1 second', now(),
+           now() - interval '30 days' + g * interval '1 second' + interval '9 minutes'
     FROM generate_series(%(first)s::int, %(last)s::int) AS g
     RETURNING id, service, environment, created_at
 ), history AS (
@@ -82,13 +83,10 @@ HOT_QUERIES = {
         "SELECT * FROM knox_authtoken t JOIN auth_user u ON u.id = t.user_id "
         "WHERE t.token_key = %(token_key)s"
     ),
-    "lock the case (lock_case)": (
-        "SELECT * FROM ops_case LEFT OUTER JOIN auth_user ON ops_case.created_by_id = "
-        "auth_user.id WHERE ops_case.id = %(case)s FOR UPDATE OF ops_case"
-    ),
+    "lock the case (lock_case)": ("SELECT * FROM ops_case WHERE id = %(case)s FOR UPDATE"),
     "move the case (fire)": (
-        "UPDATE ops_case SET state = 'PLANNING', version = version + 1, updated_at = now() "
-        "WHERE id = %(case)s"
+        "UPDATE ops_case SET state = 'PLANNING', version = version + 1, updated_at = now(), "
+        "state_entered_at = now() WHERE id = %(case)s"
     ),
     "timeline row": (
         "INSERT INTO case_timeline (case_id, event, from_state, to_state, actor, reason, "

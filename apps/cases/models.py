@@ -46,6 +46,10 @@ class OpsCase(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Kept on the row so a transition times the state it leaves without reading the timeline.
+    state_entered_at = models.DateTimeField(
+        default=timezone.now, help_text="When the case entered its current state"
+    )
 
     class Meta:
         db_table = "ops_case"

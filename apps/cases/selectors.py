@@ -41,18 +41,6 @@ def outbox_backlog() -> tuple[int, float]:
     return stats["n"], lag
 
 
-def state_entered_at(case):
-    """When the case entered its current state: its latest transition's time (a note
-    keeps the state, so from_state == to_state marks one), None before the first."""
-    return (
-        CaseTimeline.objects.filter(case=case)
-        .exclude(from_state=F("to_state"))
-        .order_by("-id")
-        .values_list("created_at", flat=True)
-        .first()
-    )
-
-
 # Timeline notes of a failed verification: a person is asked, or it was settled.
 VERIFY_DECISION_PENDING = "verify_decision_pending"
 VERIFY_ROLLBACK_REQUESTED = "verify_rollback_requested"

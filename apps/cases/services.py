@@ -77,8 +77,8 @@ def lock_case(case_id) -> OpsCase:
     """SELECT … FOR UPDATE the case (inside the caller's transaction) or raise CaseNotFound."""
     try:
         uuid.UUID(str(case_id))
-        query = OpsCase.objects.select_related("created_by").select_for_update(of=("self",))
-        case = query.get(pk=case_id)
+        # No join: the case row alone is locked and read (its creator only where shown).
+        case = OpsCase.objects.select_for_update().get(pk=case_id)
     except (ValueError, OpsCase.DoesNotExist):
         raise CaseNotFound(f"No case {case_id}.") from None
     case_id_var.set(str(case.pk))  # every later log line of this request/task names the case
@@ -145,10 +145,14 @@ def fire(case: OpsCase, event: str, *, actor: str, reason: str = "", data: dict 
         refusal = check_guard(transition.guard, case)
         if refusal:
             raise GuardFailed(refusal, state=case.state, guard=transition.guard)
-    from_state = case.state
+    from_state, entered = case.state, case.state_entered_at
     getattr(case, event)()
     case.version += 1
-    case.save(update_fields=["state", "version", "updated_at"])
+    case.state_entered_at = timezone.now()
+    case.save(update_fields=["state", "version", "updated_at", "state_entered_at"])
+    seconds = max(0.0, (case.state_entered_at - entered).total_seconds())
+    observe = metrics.case_state_duration_seconds.labels(state=from_state).observe
+    transaction.on_commit(lambda: observe(seconds), robust=True)
     _record(case, event=event, from_state=from_state, actor=actor, reason=reason, data=data)
     # The policy (a query) is read only when the state entered may ask a module for work.
     if case.state in wf.ON_ENTRY:
@@ -197,11 +201,6 @@ def timeline_note(case: OpsCase, *, event: str, actor: str, reason: str = "", da
 
 
 def _record(case: OpsCase, *, event, from_state, actor, reason, data=None) -> None:
-    entered = selectors.state_entered_at(case)
-    if entered is not None:
-        seconds = max(0.0, (timezone.now() - entered).total_seconds())
-        observe = metrics.case_state_duration_seconds.labels(state=from_state).observe
-        transaction.on_commit(lambda: observe(seconds), robust=True)
     CaseTimeline.objects.create(
         case=case,
         event=event,

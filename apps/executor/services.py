@@ -11,8 +11,6 @@ never lets two attempts of a step be alive at once.
 from __future__ import annotations
 
 import contextlib
-import functools
-import json
 import logging
 import uuid
 from datetime import timedelta
@@ -218,26 +216,13 @@ def _preflight(step: ExecStep, switch) -> str:
 def _out_of_bounds(step: ExecStep) -> str:
     # The policy may have narrowed since the gate approved the plan.
     environment = step.run.case.environment
-    allowance = _policy(gate_selectors.policy_in_force()).targets(environment)
+    allowance = gate_selectors.rules_in_force().targets(environment)
     spec = {"adapter": step.adapter, "action": step.action, "params": step.params}
     target = (step.run.document or {}).get("spec", {}).get("target") or {}
     path = f"$.spec.{'steps' if step.phase == ExecRun.FORWARD else 'rollback'}[{step.index}]"
     touches = targets.step_touches(spec, target, path)
     found = targets.violations(touches, allowance, environment)
     return "; ".join(f"{v['path']}: {v['message']}" for v in found)
-
-
-@functools.lru_cache(maxsize=4)
-def _parsed(version: int, document_json: str, cedar: str):
-    from apps.gate.policy import Policy
-
-    return Policy.from_document(version, json.loads(document_json), cedar)
-
-
-def _policy(row):
-    """The policy in force, parsed once per version (cedar included) rather than per claim:
-    a version never changes once stored, the row is still read every time."""
-    return _parsed(row.version, json.dumps(row.document, sort_keys=True), row.cedar)
 
 
 def _refuse(step: ExecStep, reason: str, *, kill_switch: bool) -> None:
@@ -252,7 +237,7 @@ def _refuse(step: ExecStep, reason: str, *, kill_switch: bool) -> None:
         return
     step.refresh_from_db()
     changed = run.steps.filter(phase=ExecRun.FORWARD, status=ExecStep.SUCCEEDED).exists()
-    policy = _policy(gate_selectors.policy_in_force())
+    policy = gate_selectors.rules_in_force()
     rollback = kill_switch and changed and policy.on_kill_switch(run.case.environment) == ROLLBACK
     run.reason = f"stopped before step '{step.step_id}': {reason}"[:2000]
     _step_finished(run, step, retryable=False, stop=True, rollback=rollback)

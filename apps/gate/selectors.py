@@ -47,18 +47,18 @@ def kill_switch_for_share() -> KillSwitch:
 
 def autopilot_for(environment: str) -> str:
     """How far the loop may run by itself in `environment` (registered with the Orchestrator)."""
-    return policy_in_force().as_policy().autopilot(environment)
+    return rules_in_force().autopilot(environment)
 
 
 def on_verify_fail_for(environment: str) -> str:
     """What a failed verification in `environment` does (registered with the Orchestrator)."""
-    return policy_in_force().as_policy().on_verify_fail(environment)
+    return rules_in_force().on_verify_fail(environment)
 
 
 def target_violations(environment: str, spec) -> list[dict]:
     """What of the plan `spec` the policy in force does not let `environment` touch
     (registered as aiops.registry's target check for the Planner)."""
-    allowance = policy_in_force().as_policy().targets(environment)
+    allowance = rules_in_force().targets(environment)
     return targets.violations(targets.plan_touches(spec), allowance, environment)
 
 
@@ -78,6 +78,26 @@ def policy_in_force() -> GatePolicy:
             return policy_seed_from_file(actor="system:gate")
     except IntegrityError:  # seeded concurrently
         return GatePolicy.objects.order_by("-version").first()
+
+
+# Parsed policies by (id, version, created_at). A stored version is never edited (a change
+# adds one) and ids are never reused, so a key read from the table names one content.
+_parsed: dict[tuple, Policy] = {}
+
+
+def rules_in_force() -> Policy:
+    """The policy in force, parsed. Each call reads the highest version's key (an index
+    scan, no document), so a new version applies at once; its document is read and parsed
+    once per process. Hot paths (a transition, a step claim) call this."""
+    key = GatePolicy.objects.order_by("-version").values_list("pk", "version", "created_at")
+    found = key.first()
+    rules = _parsed.get(found) if found else None
+    if rules is None:
+        row = policy_in_force()
+        rules = row.as_policy()
+        _parsed.clear()  # only the newest is asked for again
+        _parsed[(row.pk, row.version, row.created_at)] = rules
+    return rules
 
 
 def policy_file() -> tuple[dict, str]:
