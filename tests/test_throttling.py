@@ -2,10 +2,10 @@
 problem+json with Retry-After, and has no effect."""
 
 import pytest
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone
+from limits.storage import RedisStorage
 
+from aiops import throttling
 from apps.cases.models import OpsCase
 from apps.sensor.models import Metric1m
 from tests.conftest import client_for, make_user
@@ -22,7 +22,7 @@ def rates(settings):
     settings.THROTTLE_RATES = {"writes": "2/min", "ingest": "1/min"}
 
     def fresh(user):
-        cache.delete_many([f"throttle_{scope}_{user.pk}" for scope in settings.THROTTLE_RATES])
+        throttling.forget(user.pk)
         return user
 
     return fresh
@@ -45,7 +45,7 @@ def test_the_write_over_the_rate_is_refused_with_retry_after_and_changes_nothing
 
 
 def test_counts_live_in_redis_shared_by_every_process():
-    assert isinstance(caches["default"], RedisCache)
+    assert isinstance(throttling.limiter().storage, RedisStorage)
 
 
 def test_rates_are_per_user(rates):
