@@ -23,6 +23,9 @@ TEST_SCRIPT_DIR = Path(__file__).resolve().parent / "ops-scripts"
 def pytest_load_initial_conftests(early_config, parser, args):
     # Forced, not defaulted: a developer's own AIOPS_SCRIPT_DIR must not change what runs.
     os.environ["AIOPS_SCRIPT_DIR"] = str(TEST_SCRIPT_DIR)
+    # The suite starts many workers; each would load the embedding model as its processes
+    # start. Those that embed load it on first use; tests/test_kb_preload.py turns it on.
+    os.environ.setdefault("AIOPS_KB_PRELOAD", "0")
     bootstrap.prepare()
 
 

