@@ -231,6 +231,7 @@ METRICS_COLLECTORS = [
     "apps.cases.metrics.OutboxCollector",
     "apps.cases.metrics.OutcomeCollector",
     "apps.gate.metrics.KillSwitchCollector",
+    "apps.kb.metrics.EmbeddingBacklogCollector",
 ]
 
 # AIOPS_WORKER_METRICS_PORT: a Celery worker or beat process serves its own processes'
