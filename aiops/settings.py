@@ -395,6 +395,9 @@ IDEMPOTENCY_TTL_SECONDS = env_int("AIOPS_IDEMPOTENCY_TTL", 24 * 3600)
 IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS = env_int("AIOPS_IDEMPOTENCY_IN_FLIGHT_TIMEOUT", 60)
 # AIOPS_OUTBOX_BATCH_SIZE: rows a relay claims at once
 OUTBOX_BATCH_SIZE = env_int("AIOPS_OUTBOX_BATCH_SIZE", 200)
+# AIOPS_OUTBOX_DELIVERY_BATCH: deliveries (subscriber, event) a relay puts in one Celery task;
+# a task applies them one after the other, each in its own transaction
+OUTBOX_DELIVERY_BATCH = max(1, env_int("AIOPS_OUTBOX_DELIVERY_BATCH", 32))
 # AIOPS_OUTBOX_CLAIM_SECONDS: a relay's claim on a batch; if it dies, another relay takes the
 # rows after this long.
 OUTBOX_CLAIM_SECONDS = env_int("AIOPS_OUTBOX_CLAIM_SECONDS", 30)

@@ -172,3 +172,20 @@ def purge_broker() -> None:
 
     socket_path = settings.CELERY_BROKER_URL.removeprefix("redis+socket://")
     redis.Redis(unix_socket_path=socket_path).flushdb()
+
+
+def queued(queue: str = "celery") -> list[tuple[str, list]]:
+    """(task name, args) of each message waiting in `queue` of the test broker, oldest first;
+    args as the worker gets them (JSON: tuples are lists)."""
+    import ast
+    import json
+
+    import redis
+
+    socket_path = settings.CELERY_BROKER_URL.removeprefix("redis+socket://")
+    raw = redis.Redis(unix_socket_path=socket_path).lrange(queue, 0, -1)
+    messages = [json.loads(m) for m in reversed(raw)]
+    return [
+        (m["headers"]["task"], json.loads(json.dumps(ast.literal_eval(m["headers"]["argsrepr"]))))
+        for m in messages
+    ]

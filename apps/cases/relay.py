@@ -129,13 +129,23 @@ def relay_once(*, limit: int | None = None, only: list[int] | None = None) -> in
     if not seqs:
         return 0
     rows = list(Outbox.objects.filter(seq__in=seqs, claimed_by=me).order_by("seq"))
+    unsent = send_deliveries(
+        [
+            (row.subject, sub.name, str(row.event_id))
+            for row in rows
+            for sub in events.subscribers_for(row.type, row.data)
+        ]
+    )
     published: list[int] = []
     failed_subjects: set[str] = set()
     for row in rows:
         if row.subject in failed_subjects:
             continue  # nothing may overtake a failed event of the same case
         try:
-            deliver_to_sinks(row)
+            if str(row.event_id) in unsent:
+                raise sinks.SinkError(unsent[str(row.event_id)])
+            if settings.NATS_URL:
+                sinks.publish_nats(row.envelope())
         except sinks.SinkError as exc:
             log.warning("relay: %s %s not accepted: %s", row.type, row.event_id, exc)
             Outbox.objects.filter(seq=row.seq).update(last_error=str(exc)[:2000])
@@ -150,6 +160,39 @@ def relay_once(*, limit: int | None = None, only: list[int] | None = None) -> in
     return len(published)
 
 
+def send_deliveries(pairs: list[tuple[str, str, str]]) -> dict[str, str]:
+    """Queue (subject, subscriber, event id) deliveries, given in outbox order, as
+    `deliver_events` tasks of at most OUTBOX_DELIVERY_BATCH each; return {event id: error}
+    for the events some of whose deliveries the broker refused.
+
+    One task per batch, not per delivery: a Celery message, its acknowledgement and the
+    event's row read cost more than most handlers. A case's deliveries stay together and in
+    order where they fit in one task; a task's deliveries are applied one after the other,
+    each in its own transaction.
+    """
+    from apps.cases.tasks import deliver_events
+
+    by_subject: dict[str, list[tuple[str, str]]] = {}
+    for subject, subscriber, event_id in pairs:
+        by_subject.setdefault(subject, []).append((subscriber, event_id))
+    size = settings.OUTBOX_DELIVERY_BATCH
+    batches: list[list[tuple[str, str]]] = [[]]
+    for group in by_subject.values():
+        if batches[-1] and len(batches[-1]) + len(group) > size:
+            batches.append([])
+        for pair in group:
+            if len(batches[-1]) >= size:
+                batches.append([])
+            batches[-1].append(pair)
+    unsent: dict[str, str] = {}
+    for batch in filter(None, batches):
+        try:
+            deliver_events.apply_async(args=(batch,))
+        except Exception as exc:  # the broker said no: these events stay unpublished
+            unsent.update((event_id, f"broker: {exc}") for _, event_id in batch)
+    return unsent
+
+
 def confirm_deliveries(*, limit: int = 500) -> dict:
     """Check events published a while ago against the inbox: mark the fully applied ones
     delivered, and hand each missing (subscriber, event) pair to the broker again.
@@ -157,8 +200,6 @@ def confirm_deliveries(*, limit: int = 500) -> dict:
     The broker is not the record of truth: a worker killed between taking a message and
     acknowledging it can lose it. The inbox is, so this closes the loop at-least-once.
     """
-    from apps.cases.tasks import deliver_event
-
     now = timezone.now()
     rows = (
         Outbox.objects.filter(
@@ -172,27 +213,31 @@ def confirm_deliveries(*, limit: int = 500) -> dict:
     waiting = oldest_waiting(settings.CONTROL_QUEUE)
     if waiting is not None:  # published after the oldest delivery still queued: behind it
         rows = rows.filter(published_at__lt=waiting)
-    due = list(rows.order_by("seq").values_list("seq", "event_id", "type", "data")[:limit])
+    due = list(
+        rows.order_by("seq").values_list("seq", "subject", "event_id", "type", "data")[:limit]
+    )
     if not due:
         return {"delivered": 0, "resent": 0}
     applied: dict = {}
-    for event_id, name in Inbox.objects.filter(
-        event_id__in=[event_id for _, event_id, _, _ in due]
-    ).values_list("event_id", "subscriber"):
-        applied.setdefault(event_id, set()).add(name)
-    delivered, resent = [], []
-    for seq, event_id, event_type, data in due:
-        missing = [
+    for event_id, name in Inbox.objects.filter(event_id__in=[row[2] for row in due]).values_list(
+        "event_id", "subscriber"
+    ):
+        applied.setdefault(str(event_id), set()).add(name)
+    delivered, missing, seq_of = [], [], {}
+    for seq, subject, event_id, event_type, data in due:
+        event_id = str(event_id)
+        names = [
             sub.name
             for sub in events.subscribers_for(event_type, data)
             if sub.name not in applied.get(event_id, set())
         ]
-        if not missing:
+        if names:
+            missing += [(subject, name, event_id) for name in names]
+            seq_of[event_id] = seq
+        else:
             delivered.append(seq)
-            continue
-        for name in missing:
-            deliver_event.apply_async(args=(name, str(event_id)))
-        resent.append(seq)
+    unsent = send_deliveries(missing)  # what the broker refused waits for the next sweep
+    resent = [seq for event_id, seq in seq_of.items() if event_id not in unsent]
     Outbox.objects.filter(seq__in=delivered).update(delivered_at=now)
     # Their clock starts again: the resent tasks get the same grace as the first ones.
     Outbox.objects.filter(seq__in=resent).update(published_at=now, resends=F("resends") + 1)
@@ -201,26 +246,30 @@ def confirm_deliveries(*, limit: int = 500) -> dict:
     return {"delivered": len(delivered), "resent": len(resent)}
 
 
-def deliver_to_sinks(row: Outbox) -> None:
-    """Enqueue one delivery task per subscriber, then publish to NATS when configured."""
-    from apps.cases.tasks import deliver_event
-
-    for sub in events.subscribers_for(row.type, row.data):
+def apply_events(pairs: list[tuple[str, str]]) -> list[tuple[str, str, Exception]]:
+    """Apply (subscriber, event id) deliveries in order, each in its own transaction, the
+    events' rows read at once; return the ones whose handler raised, with the error (the
+    others are applied, or were already)."""
+    ids = {event_id for _, event_id in pairs}
+    rows = {str(row.event_id): row for row in Outbox.objects.filter(event_id__in=ids)}
+    failed = []
+    for subscriber, event_id in pairs:
         try:
-            deliver_event.apply_async(args=(sub.name, str(row.event_id)))
-        except Exception as exc:  # the broker said no: the event stays unpublished
-            raise sinks.SinkError(f"broker: {exc}") from exc
-    if settings.NATS_URL:
-        sinks.publish_nats(row.envelope())
+            apply_event(subscriber, event_id, row=rows.get(event_id))
+        except Exception as exc:
+            failed.append((subscriber, event_id, exc))
+    return failed
 
 
-def apply_event(subscriber_name: str, event_id: str) -> str:
+def apply_event(subscriber_name: str, event_id: str, *, row: Outbox | None = None) -> str:
     """Run one subscriber on one event exactly once (inbox row + effects, one transaction).
-    The subscriber gets the typed event; an envelope that breaks its contract raises."""
+    The subscriber gets the typed event; an envelope that breaks its contract raises.
+    `row` is the event's outbox row when the caller has read it."""
     sub = events.get_subscriber(subscriber_name)
     if sub is None:
         return "unknown-subscriber"
-    row = Outbox.objects.filter(event_id=event_id).first()
+    if row is None:
+        row = Outbox.objects.filter(event_id=event_id).first()
     if row is None:
         return "unknown-event"
     if not sub.wants(row.data):

@@ -26,9 +26,30 @@ def relay_outbox() -> int:
     return total
 
 
+@shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+def deliver_events(pairs: list[list[str]]) -> int:
+    """Apply a batch of (subscriber, event id) deliveries, each in its own transaction. One
+    that fails goes on alone as `deliver_event`, its first retry (the same backoff and the
+    same last resort). A worker killed mid-batch has its message delivered again: what it had
+    applied is in the inbox, and counts as done."""
+    failed = relay.apply_events([(subscriber, event_id) for subscriber, event_id in pairs])
+    for subscriber, event_id, exc in failed:
+        metrics.handler_failures_total.labels(subscriber=subscriber).inc()
+        if settings.HANDLER_MAX_RETRIES <= 0:
+            log.error("subscriber %s gave up on event %s: %r", subscriber, event_id, exc)
+            relay.give_up(subscriber, event_id, f"{type(exc).__name__}: {exc}")
+            continue
+        log.warning("subscriber %s failed on event %s, retrying: %r", subscriber, event_id, exc)
+        deliver_event.apply_async(
+            args=(subscriber, event_id), countdown=settings.HANDLER_RETRY_BACKOFF_SECONDS, retries=1
+        )
+    return len(pairs) - len(failed)
+
+
 @shared_task(bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
 def deliver_event(self, subscriber: str, event_id: str) -> str:
-    """Apply one event to one subscriber; after the last retry, park the case with the error."""
+    """Apply one event to one subscriber (a batch's failed delivery, retried); after the last
+    retry, park the case with the error."""
     try:
         return relay.apply_event(subscriber, event_id)
     except Exception as exc:
