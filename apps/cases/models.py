@@ -180,6 +180,13 @@ class Outbox(models.Model):
                 name="outbox_unpublished_idx",
                 condition=models.Q(published_at__isnull=True),
             ),
+            # The relay's check for an earlier unpublished event of the same case: it reads
+            # only the few unpublished rows, not the whole history of a long-lived subject.
+            models.Index(
+                fields=["subject", "seq"],
+                name="outbox_unpublished_subject_idx",
+                condition=models.Q(published_at__isnull=True),
+            ),
             models.Index(
                 fields=["seq"],
                 name="outbox_undelivered_idx",

@@ -39,11 +39,17 @@ WHERE seq IN (
 RETURNING seq
 """
 
-# Subjects of this batch with an earlier unpublished row that another relay holds.
+# Subjects of this batch with an earlier unpublished row that another relay holds (read
+# through outbox_unpublished_subject_idx: only the subject's unpublished rows).
 BLOCKED_SUBJECTS = """
-SELECT DISTINCT o.subject FROM outbox o
-JOIN outbox mine ON mine.subject = o.subject AND mine.seq = ANY(%(mine)s)
-WHERE o.published_at IS NULL AND o.seq < mine.seq AND NOT (o.seq = ANY(%(mine)s))
+SELECT mine.subject FROM (
+    SELECT subject, max(seq) AS last FROM outbox WHERE seq = ANY(%(mine)s) GROUP BY subject
+) mine
+WHERE EXISTS (
+    SELECT 1 FROM outbox o
+    WHERE o.published_at IS NULL AND o.subject = mine.subject AND o.seq < mine.last
+    AND NOT (o.seq = ANY(%(mine)s))
+)
 """
 
 
