@@ -6,7 +6,7 @@ The producer is this process, on the platform's database, writing each event thr
 real emit path (`Probe(...).emit()` in its own transaction, as a service does; the relay is
 kicked on commit).
 
-- Sustained: open loop, RATE events/s for SECONDS s from PRODUCERS threads on a fixed
+- Sustained: open loop, RATE events/s for SECONDS s from PRODUCERS processes on a fixed
   schedule (a late event is sent at once, never skipped). Latency of an event: from its
   commit to the later of its two subscribers' inbox rows (`inbox.processed_at`, written in
   the delivery's transaction). p50/p99, and the floor: a bare Celery hop on the same
@@ -20,8 +20,8 @@ kicked on commit).
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -108,34 +108,44 @@ def delivered(event_ids: list[str], since: float, timeout: float) -> dict[str, f
         return {event_id: last.timestamp() for event_id, last in cursor.fetchall()}
 
 
-def sustained(platform: Platform) -> dict:
-    from django.db import connection
-
+def produce(offset: int, begin: float, queue) -> None:
+    """One producer process: events offset, offset + PRODUCERS, ... each at its due time
+    (begin + n / RATE; a late one is sent at once). Puts ({event id: commit time}, how far
+    behind it fell) on `queue`."""
     commits: dict[str, float] = {}
-    lock = threading.Lock()
-    begin = time.monotonic() + 0.5
-    total = RATE * SECONDS
-    behind = [0.0]
+    behind = 0.0
+    for n in range(offset, RATE * SECONDS, PRODUCERS):
+        due = begin + n / RATE
+        now = time.monotonic()
+        if due > now:
+            time.sleep(due - now)
+        else:
+            behind = max(behind, now - due)
+        event_id, committed = emit_one(n)
+        commits[event_id] = committed
+    queue.put((commits, behind))
 
-    def producer(offset: int) -> None:
-        for n in range(offset, total, PRODUCERS):
-            due = begin + n / RATE
-            now = time.monotonic()
-            if due > now:
-                time.sleep(due - now)
-            else:
-                behind[0] = max(behind[0], now - due)
-            event_id, committed = emit_one(n)
-            with lock:
-                commits[event_id] = committed
-        connection.close()
 
-    threads = [threading.Thread(target=producer, args=(i,)) for i in range(PRODUCERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    sent_over = time.monotonic() - begin
+def sustained(platform: Platform) -> dict:
+    from django.db import connections
+
+    # Processes, not threads: one interpreter's lock would cap what the producers offer.
+    connections.close_all()  # each child opens its own
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    begin, begin_wall = time.monotonic() + 1.0, time.time() + 1.0
+    children = [context.Process(target=produce, args=(i, begin, queue)) for i in range(PRODUCERS)]
+    for child in children:
+        child.start()
+    commits: dict[str, float] = {}
+    behind = 0.0
+    for _ in children:
+        theirs, late = queue.get()
+        commits.update(theirs)
+        behind = max(behind, late)
+    for child in children:
+        child.join()
+    sent_over = max(commits.values()) - begin_wall
     done = delivered(list(commits), since=min(commits.values()) - 1, timeout=DRAIN_S)
     # An event not delivered within the drain wait counts as infinitely late.
     latencies = [max(0.0, done[e] - commits[e]) if e in done else math.inf for e in commits]
@@ -146,7 +156,7 @@ def sustained(platform: Platform) -> dict:
         "p50": percentile(latencies, 50),
         "p99": percentile(latencies, 99),
         "max": max(latencies),
-        "behind": behind[0],
+        "behind": behind,
     }
 
 
@@ -200,7 +210,7 @@ def main() -> None:
         "On the processes `make run` starts (the control pool relays and delivers), with the "
         "probe app's two subscribers of `evt.test.probe.v1`, each writing a row per delivery. "
         f"Sustained: {RATE} events/s for {SECONDS} s, open loop from {PRODUCERS} producer "
-        "threads, each event in its own transaction through the real emit path; latency from "
+        "processes, each event in its own transaction through the real emit path; latency from "
         "the commit to the later of its two inbox rows (one not delivered within "
         f"{DRAIN_S} s of the end counts as infinitely late). Floor: one bare Celery hop on the "
         "same broker (median of 20), same run.",
