@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from aiops import rows
 from aiops.commit import after_commit
 from aiops.middleware import request_id_var
 from apps.cases.models import Outbox
@@ -238,14 +239,16 @@ def emit(*, type: str, subject: str, data: dict, source: str = "") -> Outbox:
     # An event no sink takes (no subscriber, no NATS) is recorded as delivered at once: the
     # relay would only mark it so, one Celery task later (per executor step, say).
     now = None if settings.NATS_URL or subscribers_for(type) else timezone.now()
-    row = Outbox.objects.create(
-        type=type,
-        subject=str(subject),
-        data=data,
-        source=source or settings.EVENT_SOURCE,
-        request_id=request_id_var.get() if request_id_var.get() != "-" else "",
-        published_at=now,
-        delivered_at=now,
+    row = rows.insert(
+        Outbox(
+            type=type,
+            subject=str(subject),
+            data=data,
+            source=source or settings.EVENT_SOURCE,
+            request_id=request_id_var.get() if request_id_var.get() != "-" else "",
+            published_at=now,
+            delivered_at=now,
+        )
     )
     if now is not None:
         return row

@@ -8,6 +8,7 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
+from aiops import rows
 from aiops.actors import actor_name
 from aiops.middleware import case_id_var, request_id_var
 from apps.cases import autopilot, events, metrics, selectors
@@ -77,10 +78,13 @@ def lock_case(case_id) -> OpsCase:
     """SELECT … FOR UPDATE the case (inside the caller's transaction) or raise CaseNotFound."""
     try:
         uuid.UUID(str(case_id))
-        # No join: the case row alone is locked and read (its creator only where shown).
-        case = OpsCase.objects.select_for_update().get(pk=case_id)
-    except (ValueError, OpsCase.DoesNotExist):
+    except ValueError:
         raise CaseNotFound(f"No case {case_id}.") from None
+    # The case row alone (no join), by a statement built once (aiops.rows): every worker
+    # handler, step claim and API write on a case starts here.
+    case = rows.lock(OpsCase, case_id)
+    if case is None:
+        raise CaseNotFound(f"No case {case_id}.")
     case_id_var.set(str(case.pk))  # every later log line of this request/task names the case
     return case
 
@@ -149,7 +153,7 @@ def fire(case: OpsCase, event: str, *, actor: str, reason: str = "", data: dict 
     getattr(case, event)()
     case.version += 1
     case.state_entered_at = timezone.now()
-    case.save(update_fields=["state", "version", "updated_at", "state_entered_at"])
+    rows.update(case, ("state", "version", "updated_at", "state_entered_at"))
     seconds = max(0.0, (case.state_entered_at - entered).total_seconds())
     observe = metrics.case_state_duration_seconds.labels(state=from_state).observe
     transaction.on_commit(lambda: observe(seconds), robust=True)
@@ -201,15 +205,17 @@ def timeline_note(case: OpsCase, *, event: str, actor: str, reason: str = "", da
 
 
 def _record(case: OpsCase, *, event, from_state, actor, reason, data=None) -> None:
-    CaseTimeline.objects.create(
-        case=case,
-        event=event,
-        from_state=from_state,
-        to_state=case.state,
-        actor=actor,
-        reason=reason,
-        data=data or {},
-        request_id=_request_id(),
+    rows.insert(
+        CaseTimeline(
+            case=case,
+            event=event,
+            from_state=from_state,
+            to_state=case.state,
+            actor=actor,
+            reason=reason,
+            data=data or {},
+            request_id=_request_id(),
+        )
     )
     events.CaseTransitioned(
         case_id=str(case.pk),

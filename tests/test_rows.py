@@ -1,0 +1,91 @@
+"""aiops.rows writes and reads the same values the ORM would, and its lock is a real row lock."""
+
+import psycopg
+import pytest
+from django.db import connection, transaction
+from django.db.models.expressions import DatabaseDefault
+
+from aiops import rows
+from apps.cases.models import CaseTimeline, OpsCase, Outbox
+
+
+@pytest.mark.django_db
+def test_an_inserted_row_reads_back_through_the_orm_as_written(new_case):
+    case = new_case(labels={"finding": "latency", "n": 3})
+    entry = rows.insert(
+        CaseTimeline(
+            case=case,
+            event="note",
+            from_state="NEW",
+            to_state="NEW",
+            actor="t",
+            data={"nested": {"ok": True}, "list": [1, "two"]},
+        )
+    )
+
+    stored = CaseTimeline.objects.get(pk=entry.pk)
+    assert entry.pk is not None and not entry._state.adding
+    assert stored.data == {"nested": {"ok": True}, "list": [1, "two"]}
+    assert (stored.case_id, stored.event, stored.actor) == (case.pk, "note", "t")
+    assert stored.created_at == entry.created_at  # the model's default, set once
+
+
+@pytest.mark.django_db
+def test_a_field_left_to_its_database_default_gets_it():
+    with transaction.atomic():
+        event = Outbox(type="evt.test", subject="s", source="urn:t", data={})
+        field = Outbox._meta.get_field("resends")
+        # What the constructor sets for a field with a database default and no default.
+        event.resends = DatabaseDefault(field.db_default, output_field=field)
+        rows.insert(event)
+
+    assert Outbox.objects.get(pk=event.pk).resends == 0
+
+
+@pytest.mark.django_db
+def test_an_update_writes_only_the_named_columns_and_moves_auto_now(new_case):
+    case = new_case()
+    before = OpsCase.objects.get(pk=case.pk)
+    case.version = 41
+    case.title = "not written"
+
+    rows.update(case, ("version", "updated_at"))
+
+    after = OpsCase.objects.get(pk=case.pk)
+    assert after.version == 41
+    assert after.title == before.title
+    assert after.updated_at > before.updated_at
+
+
+@pytest.mark.django_db
+def test_a_locked_row_reads_as_the_orm_reads_it(new_case):
+    case = new_case(labels={"finding": "latency"}, params={"replicas": 3})
+
+    with transaction.atomic():
+        locked = rows.lock(OpsCase, str(case.pk))
+
+    orm = OpsCase.objects.get(pk=case.pk)
+    for field in OpsCase._meta.concrete_fields:
+        assert getattr(locked, field.attname) == getattr(orm, field.attname), field.name
+    assert locked.labels == {"finding": "latency"}
+    assert not locked._state.adding
+
+
+@pytest.mark.django_db
+def test_locking_a_missing_row_gives_none():
+    with transaction.atomic():
+        assert rows.lock(OpsCase, "00000000-0000-4000-8000-000000000000") is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locked_row_cannot_be_locked_by_another_transaction_until_commit(new_case):
+    case = new_case()
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params, autocommit=True) as other:
+        with transaction.atomic():
+            rows.lock(OpsCase, str(case.pk))
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                other.execute("SELECT 1 FROM ops_case WHERE id = %s FOR UPDATE NOWAIT", [case.pk])
+        other.execute("SELECT 1 FROM ops_case WHERE id = %s FOR UPDATE NOWAIT", [case.pk])
