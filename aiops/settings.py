@@ -396,7 +396,8 @@ IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS = env_int("AIOPS_IDEMPOTENCY_IN_FLIGHT_TIM
 # AIOPS_OUTBOX_BATCH_SIZE: rows a relay claims at once
 OUTBOX_BATCH_SIZE = env_int("AIOPS_OUTBOX_BATCH_SIZE", 200)
 # AIOPS_OUTBOX_DELIVERY_BATCH: deliveries (subscriber, event) a relay puts in one Celery task;
-# a task applies them one after the other, each in its own transaction
+# a task applies them one after the other, a case's consecutive ones in one transaction, each
+# under its own savepoint (one that fails is rolled back alone)
 OUTBOX_DELIVERY_BATCH = max(1, env_int("AIOPS_OUTBOX_DELIVERY_BATCH", 32))
 # AIOPS_OUTBOX_CLAIM_SECONDS: a relay's claim on a batch; if it dies, another relay takes the
 # rows after this long.

@@ -1,9 +1,10 @@
 """A relay batch's deliveries leave in a few Celery tasks, not one per (subscriber, event):
-a case's deliveries together and in order, each applied in its own transaction; a failing
-one is retried alone and cannot hold back or undo the others."""
+a case's deliveries together and in order, its consecutive ones in one transaction, each
+under its own savepoint; a failing one is retried alone and cannot hold back or undo the
+others."""
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from apps.cases.models import CaseTimeline, Inbox, OpsCase
 from apps.cases.relay import relay_once
@@ -101,3 +102,17 @@ def test_with_no_retries_a_failing_delivery_parks_its_case_at_once(settings, new
     assert CaseTimeline.objects.get(case=case, event="park").actor == "system:probe.a"
     assert DELIVER_ONE not in [name for name, _ in queued()]  # nothing left to retry
     assert Inbox.objects.get(subscriber="probe.a").outcome == Inbox.FAILED
+
+
+def test_a_case_s_consecutive_deliveries_commit_together_and_another_case_s_apart(monkeypatch):
+    a = emit("case-a", 2)
+    b = emit("case-b", 1)
+    pairs = [[sub, event_id] for event_id in a + b for sub in ("probe.a", "probe.b")]
+    commits = []
+    real_commit = connection._commit  # Django's, counted: how many transactions committed
+    monkeypatch.setattr(connection, "_commit", lambda: commits.append(1) or real_commit())
+
+    deliver_events.apply(args=(pairs,))
+
+    assert len(commits) == 2  # case-a's four deliveries, then case-b's two
+    assert ProbeApplication.objects.count() == 6

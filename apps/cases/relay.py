@@ -10,6 +10,7 @@ whose case has an earlier row still unpublished under another relay's claim.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import socket
@@ -173,8 +174,8 @@ def send_deliveries(pairs: list[tuple[str, str, str]]) -> dict[str, str]:
 
     One task per batch, not per delivery: a Celery message, its acknowledgement and the
     event's row read cost more than most handlers. A case's deliveries stay together and in
-    order where they fit in one task; a task's deliveries are applied one after the other,
-    each in its own transaction.
+    order where they fit in one task; a task applies them one after the other
+    (apply_events: a case's consecutive ones in one transaction, each under a savepoint).
     """
     from apps.cases.tasks import deliver_events
 
@@ -253,22 +254,42 @@ def confirm_deliveries(*, limit: int = 500) -> dict:
 
 
 def apply_events(pairs: list[tuple[str, str]]) -> list[tuple[str, str, Exception]]:
-    """Apply (subscriber, event id) deliveries in order, each in its own transaction, the
-    events' rows read at once; return the ones whose handler raised, with the error (the
-    others are applied, or were already)."""
+    """Apply (subscriber, event id) deliveries in order, the events' rows read at once;
+    return the ones that raised, with the error (the others are applied, or were already).
+
+    Consecutive deliveries of one case (one subject) share a transaction, each under its own
+    savepoint: one that raises is rolled back alone, and the rest commit together, one
+    commit instead of one each (a park's four subscribers, a backlog's events of a case).
+    Deliveries of different cases never share one, so no case waits on another's handlers.
+    If the commit itself fails, none of the group holds, and all are returned as failed.
+    """
     ids = {event_id for _, event_id in pairs}
     rows = {str(row.event_id): row for row in Outbox.objects.filter(event_id__in=ids)}
-    failed = []
-    for subscriber, event_id in pairs:
+
+    def subject(pair: tuple[str, str]) -> str:
+        row = rows.get(pair[1])
+        return row.subject if row is not None else pair[1]
+
+    failed: list[tuple[str, str, Exception]] = []
+    for _, group in itertools.groupby(pairs, key=subject):
+        group = list(group)
+        before = len(failed)
         try:
-            apply_event(subscriber, event_id, row=rows.get(event_id))
-        except Exception as exc:
-            failed.append((subscriber, event_id, exc))
+            with transaction.atomic():
+                for subscriber, event_id in group:
+                    try:
+                        apply_event(subscriber, event_id, row=rows.get(event_id))
+                    except Exception as exc:
+                        failed.append((subscriber, event_id, exc))
+        except Exception as exc:  # the commit failed: nothing of the group holds
+            del failed[before:]
+            failed += [(subscriber, event_id, exc) for subscriber, event_id in group]
     return failed
 
 
 def apply_event(subscriber_name: str, event_id: str, *, row: Outbox | None = None) -> str:
-    """Run one subscriber on one event exactly once (inbox row + effects, one transaction).
+    """Run one subscriber on one event exactly once (inbox row + effects, one transaction,
+    or one savepoint of the caller's).
     The subscriber gets the typed event; an envelope that breaks its contract raises.
     `row` is the event's outbox row when the caller has read it."""
     sub = events.get_subscriber(subscriber_name)

@@ -28,7 +28,8 @@ def relay_outbox() -> int:
 
 @shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
 def deliver_events(pairs: list[list[str]]) -> int:
-    """Apply a batch of (subscriber, event id) deliveries, each in its own transaction. One
+    """Apply a batch of (subscriber, event id) deliveries (relay.apply_events: a case's
+    consecutive ones in one transaction, each under its own savepoint). One
     that fails goes on alone as `deliver_event`, its first retry (the same backoff and the
     same last resort). A worker killed mid-batch has its message delivered again: what it had
     applied is in the inbox, and counts as done."""
