@@ -192,15 +192,17 @@ def timeline_note(case: OpsCase, *, event: str, actor: str, reason: str = "", da
     Its name never reads as a transition's, so the timeline says what really happened."""
     if event in wf.known_event_names():
         raise ValueError(f"timeline note '{event}' would read as a transition")
-    return CaseTimeline.objects.create(
-        case=case,
-        event=event,
-        from_state=case.state,
-        to_state=case.state,
-        actor=actor,
-        reason=reason,
-        data=data or {},
-        request_id=_request_id(),
+    return rows.insert(
+        CaseTimeline(
+            case=case,
+            event=event,
+            from_state=case.state,
+            to_state=case.state,
+            actor=actor,
+            reason=reason,
+            data=data or {},
+            request_id=_request_id(),
+        )
     )
 
 
