@@ -65,7 +65,7 @@ def seed(end: datetime) -> None:
     watch too, one in a hundred jumps in its last three minutes."""
     call_command("migrate", interactive=False, verbosity=0)
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE metric_1m")
+        cursor.execute("TRUNCATE metric_1m, metric_series")
     rng = random.Random(1)
     batch: list[Point] = []
     for i in range(SERIES):

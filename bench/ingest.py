@@ -28,7 +28,7 @@ import psycopg
 import requests
 
 from aiops import embedded
-from apps.sensor.staging import copy_upsert
+from apps.sensor.staging import copy_upsert, split
 from bench.platform import ROOT, Platform
 from bench.report import median, percentile, write_section
 
@@ -84,19 +84,18 @@ def copy_client(args) -> tuple[list[float], float]:
     conninfo, tag, indexes = args
     batches = []
     for i in indexes:
-        rows = []
-        for p in points(tag, i):
-            minute = datetime.fromisoformat(p["ts"])
-            labels = json.dumps(p["labels"], sort_keys=True)
-            rows.append((minute, p["service"], p["metric"], labels, p["value"]))
-        batches.append(rows)
+        batch = [
+            (datetime.fromisoformat(p["ts"]), p["service"], p["metric"], p["labels"], p["value"])
+            for p in points(tag, i)
+        ]
+        batches.append(split(batch))
     latencies = []
     cpu0 = time.process_time()
     with psycopg.connect(**conninfo) as conn:
-        for rows in batches:
+        for series, rows in batches:
             t0 = time.perf_counter()
             with conn.transaction(), conn.cursor() as cursor:
-                copy_upsert(cursor, rows)
+                copy_upsert(cursor, series, rows)
             latencies.append(time.perf_counter() - t0)
     return latencies, time.process_time() - cpu0
 

@@ -11,7 +11,8 @@ from django.utils import timezone
 from apps.cases.models import CaseTimeline, OpsCase
 from apps.executor.models import ExecRun
 from apps.gate import services as gate_services
-from apps.sensor.models import Metric1m
+from apps.sensor.points import Point
+from apps.sensor.services import metrics_upsert
 from tests import support
 from tests.conftest import client_for, make_user
 from tests.fakes.kube_api import FakeKubeAPI
@@ -75,12 +76,12 @@ def loop_workers(transactional_db, kube):
 
 def healthy_metrics(service="checkout"):
     now = timezone.now().replace(second=0, microsecond=0)
-    Metric1m.objects.bulk_create(
-        Metric1m(
-            service=service, metric=metric, labels={}, minute=now - timedelta(minutes=m), value=v
-        )
-        for m in range(11)
-        for metric, v in (("http_p95_ms", 180.0), ("http_error_rate", 0.01))
+    metrics_upsert(
+        points=[
+            Point(now - timedelta(minutes=m), service, metric, {}, v)
+            for m in range(11)
+            for metric, v in (("http_p95_ms", 180.0), ("http_error_rate", 0.01))
+        ]
     )
 
 

@@ -19,7 +19,8 @@ from django.utils import timezone
 from apps.cases.models import CaseTimeline, OpsCase
 from apps.gate import services as gate_services
 from apps.gate.models import PlanApproved
-from apps.sensor.models import Metric1m
+from apps.sensor.points import Point
+from apps.sensor.services import metrics_upsert
 from tests import support
 from tests.conftest import client_for, make_user
 from tests.fakes.kube_api import FakeKubeAPI
@@ -129,12 +130,12 @@ def staff(username: str, *roles: str):
 
 def healthy_metrics():
     now = timezone.now().replace(second=0, microsecond=0)
-    Metric1m.objects.bulk_create(
-        Metric1m(
-            service="checkout", metric=metric, labels={}, minute=now - timedelta(minutes=m), value=v
-        )
-        for m in range(11)
-        for metric, v in (("http_p95_ms", 180.0), ("http_error_rate", 0.01))
+    metrics_upsert(
+        points=[
+            Point(now - timedelta(minutes=m), "checkout", metric, {}, v)
+            for m in range(11)
+            for metric, v in (("http_p95_ms", 180.0), ("http_error_rate", 0.01))
+        ]
     )
 
 

@@ -6,11 +6,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from apps.sensor.models import Metric1m
-from apps.sensor.services import metrics_expire
+from apps.sensor.models import Metric1m, MetricSeries
+from apps.sensor.points import Point
+from apps.sensor.services import metrics_expire, metrics_upsert
+from apps.sensor.staging import canonical_labels, series_id
 from tests.conftest import client_for, make_user
 
 pytestmark = pytest.mark.django_db
@@ -44,9 +47,9 @@ def test_points_are_stored_one_row_per_series_minute(ingest_api):
 
 def test_seconds_within_a_minute_land_in_the_same_bucket(ingest_api):
     ingest(ingest_api, [point(value=1, ts=(MINUTE + timedelta(seconds=42)).isoformat())])
-    row = Metric1m.objects.get()
+    row = Metric1m.objects.select_related("series").get()
     assert row.minute == MINUTE
-    assert row.labels == {"pod": "checkout-1"}
+    assert row.series.labels == {"pod": "checkout-1"}
 
 
 def test_a_repeated_minute_replaces_the_value(ingest_api):
@@ -157,15 +160,57 @@ def test_idempotency_key_replays_without_a_second_write(ingest_api):
     assert again["Idempotent-Replayed"] == "true"
 
 
+def test_label_sets_are_series_of_their_own_under_a_stable_id(ingest_api):
+    ingest(ingest_api, [point(labels={"pod": "a"}), point(labels={"pod": "b"}), point(labels={})])
+    stored = dict(MetricSeries.objects.values_list("id", "labels"))
+    assert sorted(stored.values(), key=len) == [{}, {"pod": "a"}, {"pod": "b"}]
+    for key, labels in stored.items():
+        assert key == series_id("checkout", "http_p95_ms", canonical_labels(labels))
+
+
+def test_a_series_colliding_with_a_stored_one_is_refused_with_409_and_nothing_stored(
+    ingest_api,
+):
+    # The attack: a stored series that sits under the id of the series about to be written.
+    taken = series_id("checkout", "http_p95_ms", canonical_labels({"pod": "checkout-1"}))
+    MetricSeries.objects.create(id=taken, service="payments", metric="other", labels={})
+    response = ingest(ingest_api, [point(labels={"pod": "fresh"}), point()])
+    assert response.status_code == 409
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["type"].endswith("/series-collision")
+    assert response.json()["series"] == [
+        {"service": "checkout", "metric": "http_p95_ms", "labels": {"pod": "checkout-1"}}
+    ]
+    assert Metric1m.objects.count() == 0
+    assert list(MetricSeries.objects.values_list("service", flat=True)) == ["payments"]
+
+
+def _store(now, ages, metric="m"):
+    metrics_upsert(points=[Point(now - timedelta(days=age), "s", metric, {}, age) for age in ages])
+
+
 def test_retention_deletes_only_minutes_older_than_the_setting(settings):
     settings.METRIC_RETENTION_DAYS = 7
     now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-    for age in (1, 6, 8, 30):
-        Metric1m.objects.create(
-            minute=now - timedelta(days=age), service="s", metric="m", labels={}, value=age
-        )
+    _store(now, (1, 6, 8, 30))
     assert metrics_expire(now=now) == 2
     assert sorted(Metric1m.objects.values_list("value", flat=True)) == [1, 6]
+
+
+def test_retention_deletes_a_series_left_with_no_minute_and_a_new_write_brings_it_back(
+    settings,
+):
+    settings.METRIC_RETENTION_DAYS = 7
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    _store(now, (8, 30), metric="gone")
+    _store(now, (1, 30), metric="kept")
+    MetricSeries.objects.update(created_at=now - timedelta(days=30))
+    assert metrics_expire(now=now) == 3  # days 8 and 30 of "gone", day 30 of "kept"
+    assert list(MetricSeries.objects.values_list("metric", flat=True)) == ["kept"]
+    _store(now, (2,), metric="gone")
+    series = MetricSeries.objects.get(metric="gone")
+    assert series.id == series_id("s", "gone", canonical_labels({}))
+    assert list(series.minutes.values_list("value", flat=True)) == [2]
 
 
 def test_retention_is_scheduled(settings):
@@ -176,3 +221,35 @@ def test_retention_is_scheduled(settings):
 def test_superuser_may_ingest():
     admin = make_user("root", superuser=True)
     assert ingest(client_for(admin), [point()]).status_code == 200
+
+
+@pytest.fixture
+def admin_client():
+    root = make_user("root", superuser=True)
+    root.is_staff = True
+    root.save()
+    client = Client()
+    client.force_login(root)
+    return client
+
+
+def test_the_admin_lists_series_and_shows_their_latest_minutes(admin_client):
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    metrics_upsert(points=[Point(now, "s", "m", {"pod": "a"}, 41.5)])
+    series = MetricSeries.objects.get()
+
+    listing = admin_client.get("/admin/sensor/metricseries/", {"q": "s"})
+    page = admin_client.get(f"/admin/sensor/metricseries/{series.pk}/change/")
+
+    assert listing.status_code == page.status_code == 200
+    assert b"2026-11-27 12:00: 41.5" in page.content
+
+
+def test_deleting_a_series_in_the_admin_deletes_its_minutes(admin_client):
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    metrics_upsert(points=[Point(now, "s", "m", {}, 1.0), Point(now, "s", "other", {}, 2.0)])
+    gone = MetricSeries.objects.get(metric="m")
+
+    admin_client.post(f"/admin/sensor/metricseries/{gone.pk}/delete/", {"post": "yes"})
+
+    assert list(Metric1m.objects.values_list("series__metric", flat=True)) == ["other"]

@@ -19,7 +19,9 @@ from apps.analyst.services import rules_seed_from_file
 from apps.cases.models import CaseTimeline, OpsCase
 from apps.executor.models import ExecRun
 from apps.gate import services as gate_services
-from apps.sensor.models import EvidenceLink, Metric1m
+from apps.sensor.models import EvidenceLink
+from apps.sensor.points import Point
+from apps.sensor.services import metrics_upsert
 from tests import support
 from tests.conftest import make_user, token_for
 from tests.fakes.kube_api import FakeKubeAPI
@@ -91,15 +93,11 @@ def _up(url: str) -> bool:
 
 
 def series(values, *, end, metric="http_p95_ms", service="checkout"):
-    Metric1m.objects.bulk_create(
-        Metric1m(
-            service=service,
-            metric=metric,
-            labels={},
-            minute=end - timedelta(minutes=len(values) - 1 - i),
-            value=v,
-        )
-        for i, v in enumerate(values)
+    metrics_upsert(
+        points=[
+            Point(end - timedelta(minutes=len(values) - 1 - i), service, metric, {}, v)
+            for i, v in enumerate(values)
+        ]
     )
 
 

@@ -1,8 +1,10 @@
 """The Sensor's tables, read-only: everything arrives through POST /ingest/*."""
 
 from django.contrib import admin
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
-from apps.sensor.models import DrainState, EvidenceLink, LogPattern5m, Metric1m, OoLocator
+from apps.sensor.models import DrainState, EvidenceLink, LogPattern5m, MetricSeries, OoLocator
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -18,12 +20,29 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(Metric1m)
-class Metric1mAdmin(ReadOnlyAdmin):
-    list_display = ["minute", "service", "metric", "labels", "value"]
+@admin.register(MetricSeries)
+class MetricSeriesAdmin(ReadOnlyAdmin):
+    """A series and its latest minutes (metric_1m's composite key keeps it out of the admin
+    as a model of its own)."""
+
+    LATEST = 60
+    list_display = ["service", "metric", "labels", "created_at"]
     list_filter = ["service", "metric"]
     search_fields = ["service", "metric"]
-    date_hierarchy = "minute"
+    date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "latest_minutes"]
+
+    @admin.display(description=f"latest {LATEST} minutes")
+    def latest_minutes(self, obj):
+        rows = obj.minutes.order_by("-minute").values_list("minute", "value")[: self.LATEST]
+        return (
+            format_html_join(
+                mark_safe("<br>"), "{}: {}", ((f"{m:%Y-%m-%d %H:%M}", v) for m, v in rows)
+            )
+            or "—"
+        )
 
 
 @admin.register(LogPattern5m)

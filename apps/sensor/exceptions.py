@@ -1,6 +1,8 @@
 """Domain errors of the Sensor; aiops.problems renders them as problem+json with the per-item
 `errors` ({index, field, message}) that say what to fix."""
 
+import json
+
 from aiops.problems import Problem
 
 
@@ -33,3 +35,18 @@ class InvalidLogs(InvalidItems):
 
 class InvalidHint(InvalidItems):
     slug, title = "invalid-hint", "The hint is invalid"
+
+
+class SeriesCollision(Problem):
+    """Two different series hash to one id (apps.sensor.staging.series_id): about once in
+    2^64. The batch is refused whole; the stored series is kept."""
+
+    status, slug, title = 409, "series-collision", "A series collides with a stored one"
+
+    @classmethod
+    def of(cls, series: list[tuple[str, str, str]]):
+        return cls(
+            "These series hash to the id of a different stored series; nothing was stored. "
+            "Report it: a label renamed or added gives the series a new id.",
+            series=[{"service": s, "metric": m, "labels": json.loads(lab)} for s, m, lab in series],
+        )

@@ -1,6 +1,6 @@
-"""The Sensor's tables: metric_1m (one value per series and minute), log_pattern_5m (log
-pattern counts per 5 minutes), drain_state (Drain3 miners), oo_locator and evidence_link
-(where the evidence for a case, finding or step can be seen)."""
+"""The Sensor's tables: metric_series and metric_1m (one value per series and minute),
+log_pattern_5m (log pattern counts per 5 minutes), drain_state (Drain3 miners), oo_locator
+and evidence_link (where the evidence for a case, finding or step can be seen)."""
 
 import uuid
 
@@ -10,15 +10,47 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 
-class Metric1m(models.Model):
-    """A minute bucket of one series. Ingestion upserts it; retention deletes old minutes."""
+class MetricSeries(models.Model):
+    """One series: a service, a metric and a label set. Its id is a 64-bit hash of the three
+    (apps.sensor.staging.series_id), so the ingest path knows a point's series without a lookup,
+    and a series deleted by retention comes back under the same id when it is written again."""
 
-    id = models.BigAutoField(primary_key=True)
-    minute = models.DateTimeField(help_text="Start of the minute (UTC, seconds zeroed).")
+    id = models.BigIntegerField(primary_key=True)
     service = models.CharField(max_length=100)
     metric = models.CharField(max_length=200)
     # jsonb equality ignores key order, so {"a": 1, "b": 2} and {"b": 2, "a": 1} are one series.
     labels = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "metric_series"
+        verbose_name = "metric series"
+        verbose_name_plural = "metric series"
+        ordering = ["service", "metric", "id"]
+        indexes = [models.Index(fields=["service", "metric"], name="metric_series_name_idx")]
+
+    def __str__(self):
+        return f"{self.service}/{self.metric}{self.labels or ''}"
+
+
+class Metric1m(models.Model):
+    """A minute bucket of one series. Ingestion upserts it; retention deletes old minutes.
+
+    Narrow on purpose: the primary key is the only b-tree a point updates (the series' names
+    live in metric_series), which is what lets ingestion take a batch at COPY speed."""
+
+    pk = models.CompositePrimaryKey("series_id", "minute")
+    # No database constraint: it would cost a lookup and a row lock on the series per point.
+    # Ingestion writes the series first in the same transaction; readers join it. Deleting a
+    # series (the admin) deletes its minutes.
+    series = models.ForeignKey(
+        MetricSeries,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        db_index=False,  # the primary key leads with it
+        related_name="minutes",
+    )
+    minute = models.DateTimeField(help_text="Start of the minute (UTC, seconds zeroed).")
     value = models.FloatField()
     # When the value last arrived: the Analyst's pass reads only series written since the
     # previous pass (plus their baseline), however old the minute written.
@@ -27,23 +59,16 @@ class Metric1m(models.Model):
     class Meta:
         db_table = "metric_1m"
         verbose_name = "metric minute"
-        ordering = ["service", "metric", "minute"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["service", "metric", "labels", "minute"],
-                name="metric_1m_series_minute_uniq",
-            )
-        ]
+        ordering = ["series", "minute"]
         indexes = [
-            models.Index(fields=["service", "metric", "minute"], name="metric_1m_scan_idx"),
-            # Retention deletes by age across all series.
-            models.Index(fields=["minute"], name="metric_1m_minute_idx"),
-            # BRIN: next to nothing per insert; arrival order is (mostly) physical order.
+            # BRIN: next to nothing per insert; arrival order is (mostly) minute order and
+            # physical order. Retention deletes by minute, the Analyst reads by arrival.
+            BrinIndex(fields=["minute"], name="metric_1m_minute_brin"),
             BrinIndex(fields=["received_at"], name="metric_1m_received_brin"),
         ]
 
     def __str__(self):
-        return f"{self.service}/{self.metric}{self.labels or ''} @ {self.minute:%Y-%m-%d %H:%M}"
+        return f"{self.series_id} @ {self.minute:%Y-%m-%d %H:%M}"
 
 
 class LogPattern5m(models.Model):

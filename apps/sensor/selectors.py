@@ -16,7 +16,7 @@ def unobserved_metrics(*, service: str, metrics: Iterable[str]) -> set[str]:
     return {
         metric
         for metric in set(metrics)
-        if not Metric1m.objects.filter(service=service, metric=metric).exists()
+        if not Metric1m.objects.filter(series__service=service, series__metric=metric).exists()
     }
 
 

@@ -12,11 +12,10 @@ from datetime import datetime
 
 from django.db import connection
 
+from apps.sensor.staging import canonical_labels as canonical
+from apps.sensor.staging import series_id
+
 SeriesKey = tuple[str, str, str]  # service, metric, labels as canonical JSON (sorted keys)
-
-
-def canonical(labels: dict) -> str:
-    return json.dumps(labels, sort_keys=True, separators=(", ", ": "))
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,10 @@ class SeriesWindow:
 
 def changed_series(*, since: datetime, service: str | None = None) -> list[SeriesKey]:
     """Series with a point received at or after `since` (any minute)."""
-    sql = "SELECT DISTINCT service, metric, labels::text FROM metric_1m WHERE received_at >= %s"
+    sql = (
+        "SELECT service, metric, labels::text FROM metric_series WHERE id IN "
+        "(SELECT series_id FROM metric_1m WHERE received_at >= %s)"
+    )
     args: list = [since]
     if service:
         sql += " AND service = %s"
@@ -46,8 +48,8 @@ def changed_series(*, since: datetime, service: str | None = None) -> list[Serie
 def active_series(*, start: datetime, end: datetime, service: str | None = None) -> list[SeriesKey]:
     """Series with a point for a minute in [start, end]."""
     sql = (
-        "SELECT DISTINCT service, metric, labels::text FROM metric_1m "
-        "WHERE minute BETWEEN %s AND %s"
+        "SELECT service, metric, labels::text FROM metric_series WHERE id IN "
+        "(SELECT series_id FROM metric_1m WHERE minute BETWEEN %s AND %s)"
     )
     args: list = [start, end]
     if service:
@@ -70,27 +72,22 @@ def windows(
     if not keys or minutes <= 0:
         return {}
     select = """
-        SELECT m.service, m.metric, m.labels::text,
+        SELECT s.service, s.metric, s.labels::text,
                array_agg(((extract(epoch FROM m.minute)
                            - extract(epoch FROM %(start)s::timestamptz)) / 60)::int),
                array_agg(m.value)
-        FROM metric_1m m
+        FROM metric_1m m JOIN metric_series s ON s.id = m.series_id
         WHERE m.minute >= %(start)s
           AND m.minute < %(start)s::timestamptz + make_interval(mins => %(minutes)s)
     """
     args = {"start": start, "minutes": minutes}
     wanted = set(keys)
     if len(keys) < RANGE_SCAN_FROM:
-        select += """
-          AND (m.service, m.metric, m.labels) IN (
-              SELECT * FROM unnest(%(services)s::text[], %(metrics)s::text[], %(labels)s::jsonb[]))
-        """
-        args.update(
-            services=[k[0] for k in keys], metrics=[k[1] for k in keys], labels=[k[2] for k in keys]
-        )
+        select += " AND m.series_id = ANY(%(ids)s::bigint[])"
+        args["ids"] = [series_id(*key) for key in keys]
     out: dict[SeriesKey, SeriesWindow] = {}
     with connection.cursor() as cursor:
-        cursor.execute(select + " GROUP BY 1, 2, 3", args)
+        cursor.execute(select + " GROUP BY s.id", args)
         for service, metric, labels, offsets, values in cursor.fetchall():
             key = _key((service, metric, labels))
             if key not in wanted:

@@ -1,9 +1,8 @@
-"""Sensor writes: the metric_1m and log_pattern_5m upserts, log mining, evidence hints, and the
+"""Sensor writes: the metric and log_pattern_5m upserts, log mining, evidence hints, and the
 retention of the time series."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -12,45 +11,57 @@ from django.utils import timezone
 
 from apps.cases.selectors import case_get
 from apps.sensor import hints, mining, staging
-from apps.sensor.exceptions import InvalidHint
-from apps.sensor.models import EvidenceLink, LogPattern5m, Metric1m, OoLocator
+from apps.sensor.exceptions import InvalidHint, SeriesCollision
+from apps.sensor.models import EvidenceLink, LogPattern5m, OoLocator
 from apps.sensor.patterns import LogBatch, PatternCount
 from apps.sensor.points import Point
 
 
 def metrics_upsert(*, points: list[Point]) -> int:
     """Upsert validated points (at most one per series and minute, see points.parse_points)
-    into metric_1m in one transaction. Returns how many rows were written."""
+    into metric_series and metric_1m in one transaction. Returns how many points were written.
+    Raises SeriesCollision, with nothing written, if a series hashes to another's id."""
     if not points:
         return 0
-    labels_json: dict[tuple, str] = {}  # a batch repeats few label sets
-
-    def rows():
-        for point in points:
-            items = tuple(point.labels.items())
-            labels = labels_json.get(items)
-            if labels is None:
-                labels = labels_json[items] = json.dumps(point.labels, sort_keys=True)
-            yield point.minute, point.service, point.metric, labels, point.value
-
+    series, rows = staging.split(points)  # a Point is (minute, service, metric, labels, value)
     with transaction.atomic(), connection.cursor() as cursor:
         # The psycopg cursor under Django's wrapper: COPY is not part of the DB-API.
-        return staging.copy_upsert(cursor.cursor, rows())
+        written, collided = staging.copy_upsert(cursor.cursor, series, rows)
+        if collided:
+            raise SeriesCollision.of([series[i] for i in collided])
+        return written
 
 
 def metrics_expire(*, now: datetime | None = None, batch: int = 50_000) -> int:
     """Delete metric_1m minutes older than METRIC_RETENTION_DAYS, in batches so a large
-    backlog never holds one long transaction. Returns how many rows went."""
+    backlog never holds one long transaction, then the series left with no minute. Returns
+    how many minutes went."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.METRIC_RETENTION_DAYS)
     total = 0
     while True:
-        with transaction.atomic():
-            ids = list(
-                Metric1m.objects.filter(minute__lt=cutoff).values_list("id", flat=True)[:batch]
-            )
-            if not ids:
-                return total
-            total += Metric1m.objects.filter(id__in=ids).delete()[0]
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(EXPIRE_MINUTES, [cutoff, batch])
+            if not cursor.rowcount:
+                break
+            total += cursor.rowcount
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(EXPIRE_SERIES, [cutoff])
+    return total
+
+
+# By physical row: metric_1m's key is (series, minute), and retention's scan is by minute
+# (its BRIN index).
+EXPIRE_MINUTES = """
+DELETE FROM metric_1m WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM metric_1m WHERE minute < %s LIMIT %s))
+"""
+# A series written again while this runs may lose its row here and keep its new minute: the
+# next write of the series puts the row back under the same id (staging.series_id), and
+# readers join the two tables, so until then the minute is merely not shown.
+EXPIRE_SERIES = """
+DELETE FROM metric_series s WHERE s.created_at < %s
+AND NOT EXISTS (SELECT 1 FROM metric_1m m WHERE m.series_id = s.id)
+"""
 
 
 # One statement per batch as well; repeats of a (service, pattern, bucket) in the batch are

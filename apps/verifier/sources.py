@@ -59,13 +59,16 @@ class Metric1mSource:
         if not check.metric:
             raise SourceError("a promql check needs the prometheus source")
         rows = Metric1m.objects.filter(
-            service=service, metric=check.metric, minute__gte=window.start, minute__lt=window.end
+            series__service=service,
+            series__metric=check.metric,
+            minute__gte=window.start,
+            minute__lt=window.end,
         )
         if check.labels:
-            rows = rows.filter(labels__contains=check.labels)
+            rows = rows.filter(series__labels__contains=check.labels)
         series: dict[str, MinuteSeries] = {}
         for labels, minute, value in rows.order_by("minute").values_list(
-            "labels", "minute", "value"
+            "series__labels", "minute", "value"
         ):
             key = json.dumps(labels, sort_keys=True)
             series.setdefault(key, MinuteSeries(labels=labels, points=[]))
