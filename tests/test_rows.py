@@ -72,6 +72,51 @@ def test_a_locked_row_reads_as_the_orm_reads_it(new_case):
 
 
 @pytest.mark.django_db
+def test_a_conditional_update_writes_only_a_row_that_still_holds_the_expected_values(new_case):
+    case = new_case()
+    case.title = "first"
+    assert rows.update(case, ("title",), expect={"state": case.state}) == 1
+    case.title = "second"
+    assert rows.update(case, ("title",), expect={"state": "CLOSED"}) == 0
+
+    assert OpsCase.objects.get(pk=case.pk).title == "first"
+
+
+@pytest.mark.django_db
+def test_a_row_read_without_a_lock_is_the_row_the_orm_reads(new_case):
+    case = new_case(labels={"finding": "latency"})
+
+    read = rows.get(OpsCase, case.pk)
+
+    orm = OpsCase.objects.get(pk=case.pk)
+    for field in OpsCase._meta.concrete_fields:
+        assert getattr(read, field.attname) == getattr(orm, field.attname), field.name
+    assert rows.get(OpsCase, "00000000-0000-4000-8000-000000000000") is None
+
+
+@pytest.mark.django_db
+def test_found_rows_come_with_their_related_row_as_select_related_gives_them(new_case):
+    case = new_case(labels={"finding": "latency"})
+    other = new_case()
+    for target in (case, case, other):
+        rows.insert(CaseTimeline(case=target, event="note", from_state="NEW", to_state="NEW"))
+
+    found = rows.find(CaseTimeline, "case", case.pk, related="case")
+
+    orm = CaseTimeline.objects.filter(case=case).select_related("case")
+    assert sorted(e.pk for e in found) == sorted(e.pk for e in orm)
+    for entry in found:
+        stored = CaseTimeline.objects.get(pk=entry.pk)
+        for field in CaseTimeline._meta.concrete_fields:
+            assert getattr(entry, field.attname) == getattr(stored, field.attname), field.name
+        assert entry.case.labels == {"finding": "latency"}
+    assert (
+        rows.find(CaseTimeline, "case", "00000000-0000-4000-8000-000000000000", related="case")
+        == []
+    )
+
+
+@pytest.mark.django_db
 def test_locking_a_missing_row_gives_none():
     with transaction.atomic():
         assert rows.lock(OpsCase, "00000000-0000-4000-8000-000000000000") is None

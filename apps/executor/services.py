@@ -20,8 +20,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from aiops import rows
 from aiops.backoff import next_resend, oldest_waiting
 from aiops.commit import after_commit
+from apps.cases.models import OpsCase
 from apps.cases.services import lock_case, timeline_note
 from apps.cases.workflow import EXECUTING, PARKED
 from apps.executor import metrics, procs
@@ -308,14 +310,15 @@ def step_record(
         "stderr_ref": stderr_ref,
     }
     with transaction.atomic():
-        # The case comes along for the timeline row (its lock is not needed: a note).
-        run = ExecRun.objects.select_for_update(of=("self",)).select_related("case")
-        run = run.get(pk=step.run_id)
-        updated = ExecStep.objects.filter(pk=step.pk, status=ExecStep.RUNNING).update(**outcome)
-        if not updated:
-            return False, None
+        # Statements built once (aiops.rows): this transaction runs once per step.
+        run = rows.lock(ExecRun, step.run_id)
+        # The case for the timeline row, read as it is now (its lock is not needed: a note).
+        run.case = rows.get(OpsCase, run.case_id)
         for field, value in outcome.items():
             setattr(step, field, value)
+        if not rows.update(step, tuple(outcome), expect={"status": ExecStep.RUNNING}):
+            step.refresh_from_db()  # the sweeper's account of the attempt stands
+            return False, None
         publish: list[tuple] = []
         queued = _step_finished(run, step, retryable=retryable, publish=publish)
         taken = None
@@ -333,9 +336,9 @@ def _claim_queued(step: ExecStep, *, worker: str) -> ExecStep | None:
     if _preflight(step, switch):
         return None
     claim = _claim_fields(worker)
-    ExecStep.objects.filter(pk=step.pk).update(**claim)
     for field, value in claim.items():
         setattr(step, field, value)
+    rows.update(step, tuple(claim))
     return step
 
 
@@ -462,7 +465,7 @@ def _queue_step(
 ):
     spec = _phase_steps(run, phase)[index]
     now = timezone.now()
-    step = ExecStep.objects.create(
+    step = ExecStep(
         run=run,
         phase=phase,
         index=index,
@@ -479,6 +482,7 @@ def _queue_step(
         not_before=now + timedelta(seconds=delay) if delay else None,
         deferred=delay > settings.BROKER_MAX_DELAY_S,
     )
+    rows.insert(step)
     if step.deferred:
         return step  # the sweeper publishes it when due
     if publish is None:
