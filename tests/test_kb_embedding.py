@@ -52,3 +52,14 @@ def test_reindex_forgets_the_embeddings_of_the_documents_named(operator):
 
     assert services.pending_chunks().count() == 2
     assert not services.pending_chunks([other.pk]).exists()
+
+
+def test_batched_embeddings_are_each_texts_own_in_the_callers_order():
+    from apps.kb import embedding
+
+    texts = ["disk full on /var", "x" * 1500, "restart the checkout deployment", "ok"]
+    together = embedding.embed(texts)
+    alone = [embedding.embed([text])[0] for text in texts]
+
+    for mine, single in zip(together, alone, strict=True):
+        assert max(abs(a - b) for a, b in zip(mine, single, strict=True)) < 1e-5
