@@ -2,6 +2,7 @@
 roles. Chunks are embedded in this process (the model loads once per test session)."""
 
 import pytest
+from django.db import connection
 
 from apps.kb import embedding, selectors, services
 from apps.kb.models import KbChunk
@@ -164,3 +165,34 @@ def test_the_ingest_role_cannot_search(ingest_api):
 
 def test_anonymous_cannot_search(anonymous_api):
     assert get(anonymous_api, q="disk").status_code == 401
+
+
+def test_past_cases_are_found_by_meaning_when_runbooks_outnumber_them(operator):
+    # Cases search through their own index; one shared with many closer runbooks would hand
+    # back runbooks only, and filtering them out after the index would leave no case.
+    for n in range(60):
+        services.doc_ingest(
+            title=f"Checkout latency {n}",
+            kind="runbook",
+            body=f"## Symptoms\nCheckout p95 latency above {300 + n} ms.\n## Fix\nRoll back.",
+            actor=operator,
+        )
+    for n in range(3):
+        services.doc_ingest(
+            title=f"Case: checkout slow {n}",
+            kind="case",
+            body=f"## Trigger\nCheckout latency alert number {n}.\n",
+            actor=operator,
+        )
+    services.chunks_embed()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE kb_chunk")
+        # A store this small is cheaper to scan whole; a large one is read through an index.
+        cursor.execute("SET enable_seqscan = off")
+    try:
+        hits = selectors.search("checkout p95 latency", k=3, kind="case", mode="vector")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET enable_seqscan")
+
+    assert sorted(h.title for h in hits) == [f"Case: checkout slow {n}" for n in range(3)]

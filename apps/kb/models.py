@@ -88,6 +88,17 @@ class KbChunk(models.Model):
                 ef_construction=64,
                 opclasses=["vector_cosine_ops"],
             ),
+            # Past cases, the kind that grows with every closed case: the Planner's
+            # similar-cases search walks this graph instead of measuring every case chunk
+            # (an exact scan, without pgvector 0.8's filtered iterative scan).
+            HnswIndex(
+                name="kb_chunk_case_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+                condition=models.Q(kind="case"),
+            ),
             # The embedding task's scan: chunks without an embedding of the current model.
             models.Index(
                 fields=["model"],

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from apps.kb import embedding
-from apps.kb.models import TEXT_CONFIG
+from apps.kb.models import TEXT_CONFIG, KbDoc
 from apps.kb.query import text_terms, tsquery_source, words
 
 VECTOR, TEXT, HYBRID = "vector", "text", "hybrid"
@@ -85,7 +85,9 @@ def search(
     )
     rankings = []
     if mode != TEXT:
-        rankings.append(_vector_ranking(where, filtered=bool(filters)))
+        # Past cases alone have their own HNSW index (kb_chunk_case_hnsw): no exact scan.
+        indexed = kind == KbDoc.CASE and not service
+        rankings.append(_vector_ranking(where, filtered=bool(filters) and not indexed))
     if mode != VECTOR and terms:
         rankings.append(_TEXT_RANKING.format(where=where))
     if not rankings:
