@@ -122,8 +122,8 @@ def main() -> None:
     lines += [
         "",
         f"Embedding: {embedded} chunks in {seconds:.1f} s = **{embedded / seconds:.1f} chunks/s** "
-        f"(CPU, batches of {selectors.settings.KB_EMBED_BATCH}; the model loads once per "
-        f"process, here in {loaded:.1f} s).",
+        f"(CPU, batches of like lengths, at most {selectors.settings.KB_EMBED_BATCH}; the model "
+        f"loads once per process, here in {loaded:.1f} s).",
         "",
         "| search latency | p50 ms | p95 ms |",
         "|---|---|---|",
