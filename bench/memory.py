@@ -66,8 +66,11 @@ def main() -> None:
         kube.stop()
 
     minute = 60 if SOAK_S >= 180 else SOAK_S / 3
+    end = samples[-1][0]
     first = [s for t, s in samples if t <= minute]
-    last = [s for t, s in samples if t >= samples[-1][0] - minute]
+    around = sorted(samples, key=lambda sample: abs(sample[0] - end / 2))
+    middle = [s for _, s in around[: max(1, round(minute / SAMPLE_S))]]
+    last = [s for t, s in samples if t >= end - minute]
     roles = sorted(first[0])
 
     def mean(rows, role):
@@ -79,15 +82,25 @@ def main() -> None:
         f"The unattended loop of `make bench-loop` without pause from {CLIENTS} clients for "
         f"{SOAK_S} s ({closed} cases closed), on `make run`'s processes; resident memory of "
         f"each role every {SAMPLE_S} s (a pool is its main process and its children). First "
-        f"against last {minute:.0f} s:",
+        f"against last {minute:.0f} s, and the second half alone (the {minute:.0f} s around "
+        f"the middle against the last): what a process still adds once it is warm.",
         "",
-        "| role | first (MB) | last (MB) | growth |",
-        "|---|---:|---:|---:|",
+        "| role | first (MB) | middle (MB) | last (MB) | growth | second half |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for role in roles:
-        a, b = mean(first, role), mean(last, role)
-        lines.append(f"| {role} | {a:.0f} | {b:.0f} | {(b - a) / a * 100:+.1f} % |")
-    lines += ["", f"1-minute load average at the start: {load:.1f}."]
+        a, m, b = mean(first, role), mean(middle, role), mean(last, role)
+        lines.append(
+            f"| {role} | {a:.0f} | {m:.0f} | {b:.0f} | {(b - a) / a * 100:+.1f} % | "
+            f"{(b - m) / m * 100:+.1f} % |"
+        )
+    series = " ".join(f"{s.get('web', 0.0):.0f}" for t, s in samples[:: max(1, 60 // SAMPLE_S)])
+    lines += [
+        "",
+        f"web, once a minute (MB): {series}.",
+        "",
+        f"1-minute load average at the start: {load:.1f}.",
+    ]
     write_section("memory", "\n".join(lines))
     print("\n".join(lines))
 
