@@ -60,10 +60,12 @@ def update(obj: Model, names: tuple[str, ...], *, expect: dict | None = None) ->
         return cursor.rowcount
 
 
-def lock(model: type[Model], pk) -> Model | None:
+def lock(model: type[Model], pk, *, related: str | None = None) -> Model | None:
     """SELECT … FOR UPDATE one row by primary key (caller's transaction): the instance, or
-    None when there is no such row."""
-    return _select(model, pk, lock=True)
+    None when there is no such row. With `related` (a foreign key, may be null) the row it
+    points to comes in the same statement, attached as `select_related` would; only the
+    model's own row is locked."""
+    return _select(model, pk, lock=True, related=related)
 
 
 def get(model: type[Model], pk) -> Model | None:
@@ -71,29 +73,46 @@ def get(model: type[Model], pk) -> Model | None:
     return _select(model, pk, lock=False)
 
 
-def find(model: type[Model], field: str, value, *, related: str) -> list[Model]:
+def find(
+    model: type[Model], field: str, value, *, related: str, extra: tuple[tuple[str, str], ...] = ()
+) -> list[Model]:
     """The rows of `model` whose `field` equals `value`, each with the row its foreign key
-    `related` (not null) points to joined and attached (as `select_related(related)`)."""
+    `related` (not null) points to joined and attached (as `select_related(related)`).
+    `extra` adds (attribute, SQL expression) pairs to the select list, set on each row's
+    instance: the expression is code, never input."""
     meta = model._meta
-    sql, target = _find_sql(model, field, related)
+    sql, target = _find_sql(model, field, related, extra)
     with connection.cursor() as cursor:
         cursor.execute(sql, [meta.get_field(field).get_db_prep_value(value, connection)])
         found = cursor.fetchall()
-    width = len(_layout(model).attnames)
+    width, other = len(_layout(model).attnames), len(_layout(target).attnames)
     out = []
     for row in found:
         obj = _build(model, row[:width])
-        setattr(obj, related, _build(target, row[width:]))
+        setattr(obj, related, _build(target, row[width : width + other]))
+        for (name, _), value in zip(extra, row[width + other :], strict=True):
+            setattr(obj, name, value)
         out.append(obj)
     return out
 
 
-def _select(model: type[Model], pk, *, lock: bool) -> Model | None:
-    sql = _select_sql(model, lock)
+def _select(model: type[Model], pk, *, lock: bool, related: str | None = None) -> Model | None:
+    sql = _select_sql(model, lock, related)
     with connection.cursor() as cursor:
         cursor.execute(sql, [model._meta.pk.get_db_prep_value(pk, connection)])
         row = cursor.fetchone()
-    return None if row is None else _build(model, row)
+    if row is None:
+        return None
+    if related is None:
+        return _build(model, row)
+    width = len(_layout(model).attnames)
+    obj = _build(model, row[:width])
+    target = model._meta.get_field(related).related_model
+    pk_at = _layout(target).attnames.index(target._meta.pk.attname)
+    # A null foreign key joins no row: every joined column is NULL, the primary key too.
+    joined = None if row[width + pk_at] is None else _build(target, row[width:])
+    setattr(obj, related, joined)
+    return obj
 
 
 def _build(model: type[Model], row) -> Model:
@@ -157,20 +176,36 @@ def _layout(model: type[Model]) -> _Layout:
 
 
 @functools.cache
-def _select_sql(model: type[Model], lock: bool) -> str:
+def _select_sql(model: type[Model], lock: bool, related: str | None) -> str:
     meta = model._meta
     table, pk = _quote(meta.db_table), _quote(meta.pk.column)
-    sql = f"SELECT {_layout(model).columns} FROM {table} WHERE {pk} = %s"  # noqa: S608
-    return sql + (" FOR UPDATE" if lock else "")
+    columns, joins = _layout(model).columns, ""
+    if related is not None:
+        target = meta.get_field(related).related_model
+        columns = f"{columns}, {_layout(target).columns}"
+        joins = f" LEFT JOIN {_quote(target._meta.db_table)} ON {_join(model, related)}"
+    sql = f"SELECT {columns} FROM {table}{joins} WHERE {table}.{pk} = %s"  # noqa: S608
+    return sql + (f" FOR UPDATE OF {table}" if lock else "")
 
 
 @functools.cache
-def _find_sql(model: type[Model], field: str, related: str) -> tuple[str, type[Model]]:
+def _find_sql(
+    model: type[Model], field: str, related: str, extra: tuple[tuple[str, str], ...]
+) -> tuple[str, type[Model]]:
     meta = model._meta
-    foreign = meta.get_field(related)
-    target = foreign.related_model
+    target = meta.get_field(related).related_model
     table, other = _quote(meta.db_table), _quote(target._meta.db_table)
-    join = f"{other}.{_quote(target._meta.pk.column)} = {table}.{_quote(foreign.column)}"
     where = f"{table}.{_quote(meta.get_field(field).column)} = %s"
-    columns = f"{_layout(model).columns}, {_layout(target).columns}"
+    columns = ", ".join(
+        [_layout(model).columns, _layout(target).columns, *(sql for _, sql in extra)]
+    )
+    join = _join(model, related)
     return f"SELECT {columns} FROM {table} JOIN {other} ON {join} WHERE {where}", target  # noqa: S608
+
+
+def _join(model: type[Model], related: str) -> str:
+    """The ON condition from `model`'s table to the one its foreign key `related` names."""
+    foreign = model._meta.get_field(related)
+    target = foreign.related_model
+    table, other = _quote(model._meta.db_table), _quote(target._meta.db_table)
+    return f"{other}.{_quote(target._meta.pk.column)} = {table}.{_quote(foreign.column)}"

@@ -15,6 +15,7 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
@@ -35,6 +36,25 @@ def test_an_issued_token_reads_with_its_users_roles():
     key = tokens.issue(make_user("victor", "viewer"))
     assert bearer(key).get("/case/").status_code == 200
     assert bearer(key).post("/case/create", {}, format="json").status_code == 403
+
+
+def test_a_token_request_reads_the_users_groups_with_the_token_not_apart():
+    key = tokens.issue(make_user("victor", "viewer"))
+    with CaptureQueriesContext(connection) as queries:
+        assert bearer(key).get("/case/").status_code == 200
+    assert not [q for q in queries if "auth_user_groups" in q["sql"] and "knox" not in q["sql"]]
+
+
+def test_a_role_taken_away_is_refused_on_the_next_request():
+    user = make_user("olga", "operator")
+    key = tokens.issue(user)
+    assert bearer(key).post("/case/create", {}, format="json").status_code == 400  # may write
+    user.groups.clear()
+
+    response = bearer(key).post("/case/create", {"title": "t", "service": "s"}, format="json")
+
+    assert response.status_code == 403
+    assert not apps.get_model("cases", "OpsCase").objects.exists()
 
 
 def test_a_revoked_token_gets_401():

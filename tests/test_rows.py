@@ -4,6 +4,7 @@ import psycopg
 import pytest
 from django.db import connection, transaction
 from django.db.models.expressions import DatabaseDefault
+from django.test.utils import CaptureQueriesContext
 
 from aiops import rows
 from apps.cases.models import CaseTimeline, OpsCase, Outbox
@@ -114,6 +115,33 @@ def test_found_rows_come_with_their_related_row_as_select_related_gives_them(new
         rows.find(CaseTimeline, "case", "00000000-0000-4000-8000-000000000000", related="case")
         == []
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lock_with_its_related_row_reads_it_and_locks_only_its_own(new_case, operator):
+    case = new_case()
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params, autocommit=True) as other, transaction.atomic():
+        locked = rows.lock(OpsCase, str(case.pk), related="created_by")
+        other.execute("SELECT 1 FROM auth_user WHERE id = %s FOR UPDATE NOWAIT", [operator.pk])
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            other.execute("SELECT 1 FROM ops_case WHERE id = %s FOR UPDATE NOWAIT", [case.pk])
+
+    with CaptureQueriesContext(connection) as queries:
+        assert locked.created_by.username == operator.username
+    assert len(queries) == 0
+
+
+@pytest.mark.django_db
+def test_a_lock_with_a_null_related_row_attaches_none():
+    case = OpsCase.objects.create(title="t", service="s", environment="e", created_by=None)
+
+    with transaction.atomic():
+        locked = rows.lock(OpsCase, str(case.pk), related="created_by")
+
+    assert locked.pk == case.pk and locked.created_by is None
 
 
 @pytest.mark.django_db

@@ -74,15 +74,18 @@ def case_create(
     return case
 
 
-def lock_case(case_id) -> OpsCase:
-    """SELECT … FOR UPDATE the case (inside the caller's transaction) or raise CaseNotFound."""
+def lock_case(case_id, *, with_creator: bool = False) -> OpsCase:
+    """SELECT … FOR UPDATE the case (inside the caller's transaction) or raise CaseNotFound.
+    `with_creator` reads the creator's user in the same statement, for an answer that
+    shows it."""
     try:
         uuid.UUID(str(case_id))
     except ValueError:
         raise CaseNotFound(f"No case {case_id}.") from None
-    # The case row alone (no join), by a statement built once (aiops.rows): every worker
-    # handler, step claim and API write on a case starts here.
-    case = rows.lock(OpsCase, case_id)
+    # By a statement built once (aiops.rows): every worker handler, step claim and API write
+    # on a case starts here. Only the API's answer shows the creator; the rest read the case
+    # row alone.
+    case = rows.lock(OpsCase, case_id, related="created_by" if with_creator else None)
     if case is None:
         raise CaseNotFound(f"No case {case_id}.")
     case_id_var.set(str(case.pk))  # every later log line of this request/task names the case
@@ -119,7 +122,7 @@ def case_transition(
             person_events=wf.person_events(),
         )
     with transaction.atomic():
-        case = lock_case(case_id)
+        case = lock_case(case_id, with_creator=True)  # the API answers with the case
         if if_match is not None and if_match != case.version:
             metrics.conflict_total.labels(kind="stale").inc()
             raise StaleVersion(

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from aiops.permissions import CanIngest, ReadOrOperate
 from aiops.problems import BadRequest, Problem
+from aiops.serializers import ModelSerializer
 from apps.analyst import metrics, services
 from apps.analyst.alertmanager import Mapping, parse_webhook
 from apps.analyst.models import AnalysisFinding, AnalysisRule
@@ -181,7 +182,7 @@ class AnalyzeRunView(APIView):
         return Response(result.as_dict())
 
 
-class FindingSerializer(serializers.ModelSerializer):
+class FindingSerializer(ModelSerializer):
     rule = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
 
     class Meta:

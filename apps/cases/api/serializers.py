@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from aiops import strict
+from aiops.serializers import ModelSerializer
 from apps.cases import workflow as wf
 from apps.cases.models import CaseTimeline, OpsCase, Severity
 
@@ -47,7 +48,7 @@ class VerifyDecisionSerializer(serializers.Serializer):
     reason = strict.Text(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class CaseSerializer(serializers.ModelSerializer):
+class CaseSerializer(ModelSerializer):
     allowed_events = serializers.SerializerMethodField()
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
@@ -76,7 +77,7 @@ class CaseSerializer(serializers.ModelSerializer):
         return wf.allowed_events(case.state)
 
 
-class TimelineSerializer(serializers.ModelSerializer):
+class TimelineSerializer(ModelSerializer):
     class Meta:
         model = CaseTimeline
         fields = [

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from aiops import strict
+from aiops.serializers import ModelSerializer
 from apps.executor.models import ExecRun, ExecStep
 
 
@@ -8,7 +9,7 @@ class ExecRequestSerializer(serializers.Serializer):
     case_id = strict.UUID()
 
 
-class ExecStepSerializer(serializers.ModelSerializer):
+class ExecStepSerializer(ModelSerializer):
     duration_s = serializers.FloatField(read_only=True)
 
     class Meta:
@@ -40,7 +41,7 @@ class ExecStepSerializer(serializers.ModelSerializer):
         ]
 
 
-class ExecRunSerializer(serializers.ModelSerializer):
+class ExecRunSerializer(ModelSerializer):
     case = serializers.UUIDField(source="case_id", read_only=True)
     steps = ExecStepSerializer(many=True, read_only=True)
     duration_s = serializers.FloatField(read_only=True)

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from aiops import strict
+from aiops.serializers import ModelSerializer
 from apps.gate.models import GateDecision, GatePolicy, KillSwitch
 
 
@@ -18,7 +19,7 @@ class GateRejectSerializer(serializers.Serializer):
     comment = strict.Text(max_length=2000)
 
 
-class GateDecisionSerializer(serializers.ModelSerializer):
+class GateDecisionSerializer(ModelSerializer):
     case_id = serializers.UUIDField(read_only=True)
     case_state = serializers.CharField(source="case.state", read_only=True)
     plan_revision = serializers.IntegerField(source="plan.revision", read_only=True)
@@ -42,7 +43,7 @@ class GateDecisionSerializer(serializers.ModelSerializer):
         ]
 
 
-class GatePolicySerializer(serializers.ModelSerializer):
+class GatePolicySerializer(ModelSerializer):
     class Meta:
         model = GatePolicy
         fields = ["version", "document", "cedar", "source", "comment", "created_by", "created_at"]
@@ -53,7 +54,7 @@ class KillSwitchSetSerializer(serializers.Serializer):
     reason = strict.Text(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class KillSwitchSerializer(serializers.ModelSerializer):
+class KillSwitchSerializer(ModelSerializer):
     class Meta:
         model = KillSwitch
         fields = ["engaged", "reason", "changed_by", "changed_at"]

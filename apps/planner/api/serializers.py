@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from aiops import strict
+from aiops.serializers import ModelSerializer
 from apps.planner import dsl
 from apps.planner.models import PlanProposed
 from apps.planner.templates import TEMPLATES
@@ -23,7 +24,7 @@ class PlanGenerateSerializer(serializers.Serializer):
     )
 
 
-class PlanSerializer(serializers.ModelSerializer):
+class PlanSerializer(ModelSerializer):
     case_id = serializers.UUIDField(read_only=True)
     case_state = serializers.CharField(source="case.state", read_only=True)
     ready = serializers.SerializerMethodField()

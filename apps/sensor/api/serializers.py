@@ -5,6 +5,7 @@ document them for the OpenAPI schema and render the evidence chain."""
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from aiops.serializers import ModelSerializer
 from apps.sensor import locators, selectors
 from apps.sensor.models import EvidenceLink, OoLocator
 
@@ -88,7 +89,7 @@ class HintInSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
-class LocatorSerializer(serializers.ModelSerializer):
+class LocatorSerializer(ModelSerializer):
     href = serializers.SerializerMethodField()
     why = serializers.SerializerMethodField()
 
@@ -119,7 +120,7 @@ class LocatorSerializer(serializers.ModelSerializer):
         return selectors.evidence_href(locator)
 
 
-class EvidenceLinkSerializer(serializers.ModelSerializer):
+class EvidenceLinkSerializer(ModelSerializer):
     locator = LocatorSerializer(read_only=True)
 
     class Meta:

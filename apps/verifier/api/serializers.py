@@ -1,9 +1,10 @@
 from rest_framework import serializers
 
+from aiops.serializers import ModelSerializer
 from apps.verifier.models import VerifyCheckpoint
 
 
-class CheckpointSerializer(serializers.ModelSerializer):
+class CheckpointSerializer(ModelSerializer):
     class Meta:
         model = VerifyCheckpoint
         fields = [
