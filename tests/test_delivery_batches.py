@@ -1,10 +1,11 @@
 """A relay batch's deliveries leave in a few Celery tasks, not one per (subscriber, event):
-a case's deliveries together and in order, its consecutive ones in one transaction, each
-under its own savepoint; a failing one is retried alone and cannot hold back or undo the
-others."""
+a case's deliveries together and in order, its consecutive ones in one transaction (with
+no savepoints unless one fails: then again, each under its own); a failing one is retried
+alone and cannot hold back or undo the others."""
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from apps.cases.models import CaseTimeline, Inbox, OpsCase
 from apps.cases.relay import relay_once
@@ -78,6 +79,30 @@ def test_a_failing_delivery_does_not_stop_the_rest_of_its_batch_and_is_retried_a
     }
     assert not Inbox.objects.filter(subscriber="probe.a", event_id=bad).exists()  # rolled back
     assert [task for task in queued() if task[0] != RELAY] == [(DELIVER_ONE, ["probe.a", bad])]
+
+
+def test_a_case_s_deliveries_that_all_succeed_take_no_savepoint():
+    a = emit("case-a", 2)
+    pairs = [[sub, event_id] for event_id in a for sub in ("probe.a", "probe.b")]
+
+    with CaptureQueriesContext(connection) as queries:
+        deliver_events.apply(args=(pairs,))
+
+    assert ProbeApplication.objects.count() == 4
+    assert not [q["sql"] for q in queries if "SAVEPOINT" in q["sql"].upper()]
+
+
+def test_a_group_rolled_back_for_one_failure_keeps_each_other_delivery_once():
+    first, second = emit("case-a", 2, fail="probe.b")
+    pairs = [[sub, event_id] for event_id in (first, second) for sub in ("probe.a", "probe.b")]
+
+    deliver_events.apply(args=(pairs,))
+
+    applied = sorted(ProbeApplication.objects.values_list("subscriber", "event_id"))
+    assert [(sub, str(event_id)) for sub, event_id in applied] == sorted(
+        [("probe.a", first), ("probe.a", second)]
+    )
+    assert Inbox.objects.count() == 2
 
 
 def test_a_batch_delivered_twice_applies_each_delivery_once():

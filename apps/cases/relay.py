@@ -257,11 +257,13 @@ def apply_events(pairs: list[tuple[str, str]]) -> list[tuple[str, str, Exception
     """Apply (subscriber, event id) deliveries in order, the events' rows read at once;
     return the ones that raised, with the error (the others are applied, or were already).
 
-    Consecutive deliveries of one case (one subject) share a transaction, each under its own
-    savepoint: one that raises is rolled back alone, and the rest commit together, one
-    commit instead of one each (a park's four subscribers, a backlog's events of a case).
-    Deliveries of different cases never share one, so no case waits on another's handlers.
-    If the commit itself fails, none of the group holds, and all are returned as failed.
+    Consecutive deliveries of one case (one subject) share a transaction: one commit instead
+    of one each (a park's subscribers, a backlog's events of a case). Deliveries of
+    different cases never share one, so no case waits on another's handlers. A group runs
+    first without savepoints, two round trips less per delivery; if anything in it raises,
+    the whole transaction is rolled back and the group runs again with a savepoint per
+    delivery, so the one that raises is rolled back alone and the rest commit. If that
+    commit fails too, none of the group holds, and all are returned as failed.
     """
     ids = {event_id for _, event_id in pairs}
     rows = {str(row.event_id): row for row in Outbox.objects.filter(event_id__in=ids)}
@@ -273,6 +275,8 @@ def apply_events(pairs: list[tuple[str, str]]) -> list[tuple[str, str, Exception
     failed: list[tuple[str, str, Exception]] = []
     for _, group in itertools.groupby(pairs, key=subject):
         group = list(group)
+        if _applied_together(group, rows):
+            continue
         before = len(failed)
         try:
             with transaction.atomic():
@@ -287,9 +291,27 @@ def apply_events(pairs: list[tuple[str, str]]) -> list[tuple[str, str, Exception
     return failed
 
 
-def apply_event(subscriber_name: str, event_id: str, *, row: Outbox | None = None) -> str:
+def _applied_together(group: list[tuple[str, str]], rows: dict[str, Outbox]) -> bool:
+    """Apply a case's deliveries in one transaction without savepoints; False, with nothing
+    of them kept, if one raised or the commit failed."""
+    try:
+        with transaction.atomic():
+            for subscriber, event_id in group:
+                apply_event(subscriber, event_id, row=rows.get(event_id), savepoint=False)
+    except Exception as exc:
+        log.info(
+            "delivery: %d of a case rolled back together (%r); each again alone", len(group), exc
+        )
+        return False
+    return True
+
+
+def apply_event(
+    subscriber_name: str, event_id: str, *, row: Outbox | None = None, savepoint: bool = True
+) -> str:
     """Run one subscriber on one event exactly once (inbox row + effects, one transaction,
-    or one savepoint of the caller's).
+    or one savepoint of the caller's; with `savepoint` False, straight in the caller's
+    transaction, which then cannot commit if this raises).
     The subscriber gets the typed event; an envelope that breaks its contract raises.
     `row` is the event's outbox row when the caller has read it."""
     sub = events.get_subscriber(subscriber_name)
@@ -301,7 +323,7 @@ def apply_event(subscriber_name: str, event_id: str, *, row: Outbox | None = Non
         return "unknown-event"
     if not sub.wants(row.data):
         return "not-wanted"  # queued before the subscriber said what it wants
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         if not _inbox_insert(subscriber_name, event_id):
             return "duplicate"
         token = events.delivering.set(str(row.event_id))
