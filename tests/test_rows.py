@@ -162,3 +162,52 @@ def test_a_locked_row_cannot_be_locked_by_another_transaction_until_commit(new_c
             with pytest.raises(psycopg.errors.LockNotAvailable):
                 other.execute("SELECT 1 FROM ops_case WHERE id = %s FOR UPDATE NOWAIT", [case.pk])
         other.execute("SELECT 1 FROM ops_case WHERE id = %s FOR UPDATE NOWAIT", [case.pk])
+
+
+@pytest.mark.django_db
+def test_update_where_changes_only_the_rows_that_match_as_the_orm_would(new_case):
+    case, other = new_case(), new_case()
+    for target in (case, case, other):
+        rows.insert(CaseTimeline(case=target, event="note", from_state="NEW", to_state="NEW"))
+    CaseTimeline.objects.filter(case=case, event="note").update(reason="kept")
+    CaseTimeline.objects.filter(case=case, event="note").first().delete()
+    expected = CaseTimeline.objects.filter(case=case, request_id="", event__in=["note", "x"])
+
+    count = rows.update_where(
+        CaseTimeline,
+        {"actor": "swept", "data": {"why": "test"}},
+        {"case": case.pk, "event": ("note", "x"), "request_id": ""},
+    )
+
+    assert count == 1 == expected.count()
+    swept = CaseTimeline.objects.filter(actor="swept")
+    assert [(e.case_id, e.data, e.reason) for e in swept] == [(case.pk, {"why": "test"}, "kept")]
+
+
+@pytest.mark.django_db
+def test_update_where_with_null_fields_skips_rows_where_they_are_set():
+    published, waiting = (
+        rows.insert(Outbox(type="evt.test", subject="rows-test", source="urn:t", data={}))
+        for _ in range(2)
+    )
+    Outbox.objects.filter(pk=published.pk).update(published_at=published.time)
+
+    count = rows.update_where(
+        Outbox, {"last_error": "stale"}, {"subject": "rows-test"}, null=("published_at",)
+    )
+
+    assert count == 1
+    assert Outbox.objects.get(pk=waiting.pk).last_error == "stale"
+    assert Outbox.objects.get(pk=published.pk).last_error == ""
+
+
+@pytest.mark.django_db
+def test_pks_where_gives_the_primary_keys_the_orm_filter_gives(new_case):
+    case, other = new_case(), new_case()
+
+    found = rows.pks_where(OpsCase, {"state": ("NEW", "PARKED"), "service": "checkout"})
+
+    orm = OpsCase.objects.filter(state__in=["NEW", "PARKED"], service="checkout")
+    assert found == sorted(orm.values_list("pk", flat=True))
+    assert set(found) == {case.pk, other.pk}
+    assert rows.pks_where(OpsCase, {"service": "none"}) == []

@@ -346,9 +346,8 @@ def run_cancel(*, case_id, reason: str) -> int:
     """Ask the case's active run to stop (the case was parked). A run with no attempt in
     progress ends now; a running attempt is stopped by its heartbeat and ends the run."""
     cancelled = 0
-    for run_id in ExecRun.objects.filter(case_id=case_id, status__in=ExecRun.ACTIVE).values_list(
-        "pk", flat=True
-    ):
+    # Every park comes here, most with no run: a statement built once (aiops.rows).
+    for run_id in rows.pks_where(ExecRun, {"case": case_id, "status": ExecRun.ACTIVE}):
         run = ExecRun.objects.select_for_update().get(pk=run_id)
         if run.status not in ExecRun.ACTIVE:
             continue

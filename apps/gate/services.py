@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from aiops import rows
 from aiops.metrics import conflict_total
 from aiops.problems import BadRequest
 from apps.cases import workflow as wf
@@ -238,9 +239,13 @@ def approval_holds(approval: PlanApproved, *, now: datetime | None = None) -> st
 def approvals_void(*, case_id, reason: str) -> int:
     """Mark a parked case's unconsumed approvals void (for the record: an approval is already
     bound to the case version it was given at)."""
-    return PlanApproved.objects.filter(
-        case_id=case_id, consumed_at__isnull=True, voided_at__isnull=True
-    ).update(voided_at=timezone.now(), void_reason=reason[:2000])
+    # Every park comes here, most with nothing to void: a statement built once (aiops.rows).
+    return rows.update_where(
+        PlanApproved,
+        {"voided_at": timezone.now(), "void_reason": reason[:2000]},
+        {"case": case_id},
+        null=("consumed_at", "voided_at"),
+    )
 
 
 # --- the kill switch ------------------------------------------------------------------------
