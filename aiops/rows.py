@@ -77,6 +77,15 @@ def update_where(
         return cursor.rowcount
 
 
+def select_where(model: type[Model], where: dict) -> list[Model]:
+    """The rows of `model` whose fields equal `where` (as update_where), in primary key
+    order: `filter(...).order_by("pk")`, without compiling it per call."""
+    sql = _select_where_sql(model, _where_key(where))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, _where_params(model, where))
+        return [_build(model, row) for row in cursor.fetchall()]
+
+
 def pks_where(model: type[Model], where: dict) -> list:
     """The primary keys of the rows of `model` whose fields equal `where` (as update_where)."""
     meta = model._meta
@@ -210,6 +219,14 @@ def _update_where_sql(model: type[Model], names: tuple[str, ...], key, null) -> 
     sets = ", ".join(f"{_quote(meta.get_field(name).column)} = %s" for name in names)
     where = _where_sql(model, key, null)
     return f"UPDATE {_quote(meta.db_table)} SET {sets} WHERE {where}"  # noqa: S608
+
+
+@functools.cache
+def _select_where_sql(model: type[Model], key) -> str:
+    meta = model._meta
+    table, pk = _quote(meta.db_table), _quote(meta.pk.column)
+    where = _where_sql(model, key)
+    return f"SELECT {_layout(model).columns} FROM {table} WHERE {where} ORDER BY {pk}"  # noqa: S608
 
 
 @functools.cache

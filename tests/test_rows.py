@@ -211,3 +211,18 @@ def test_pks_where_gives_the_primary_keys_the_orm_filter_gives(new_case):
     assert found == sorted(orm.values_list("pk", flat=True))
     assert set(found) == {case.pk, other.pk}
     assert rows.pks_where(OpsCase, {"service": "none"}) == []
+
+
+@pytest.mark.django_db
+def test_select_where_reads_the_matching_rows_in_key_order_as_the_orm_does(new_case):
+    case, other = new_case(), new_case()
+    for target in (other, case, case):
+        rows.insert(CaseTimeline(case=target, event="note", from_state="NEW", to_state="NEW"))
+
+    found = rows.select_where(CaseTimeline, {"case": case.pk, "event": ("note", "create")})
+
+    orm = list(CaseTimeline.objects.filter(case=case, event__in=["note", "create"]).order_by("pk"))
+    assert [e.pk for e in found] == [e.pk for e in orm] and len(found) == 3
+    for entry, stored in zip(found, orm, strict=True):
+        for field in CaseTimeline._meta.concrete_fields:
+            assert getattr(entry, field.attname) == getattr(stored, field.attname), field.name

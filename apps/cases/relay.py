@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from aiops import rows as aiops_rows
 from aiops.backoff import next_resend, oldest_waiting
 from apps.cases import events, metrics, sinks
 from apps.cases.models import Inbox, Outbox
@@ -135,7 +136,8 @@ def relay_once(*, limit: int | None = None, only: list[int] | None = None) -> in
                 )
     if not seqs:
         return 0
-    rows = list(Outbox.objects.filter(seq__in=seqs, claimed_by=me).order_by("seq"))
+    # Statements built once (aiops.rows): a relay run per commit, most with an event or two.
+    rows = aiops_rows.select_where(Outbox, {"seq": seqs, "claimed_by": me})
     unsent = send_deliveries(
         [
             (row.subject, sub.name, str(row.event_id))
@@ -160,8 +162,10 @@ def relay_once(*, limit: int | None = None, only: list[int] | None = None) -> in
             continue
         published.append(row.seq)
     if published:
-        Outbox.objects.filter(seq__in=published, claimed_by=me).update(
-            published_at=timezone.now(), last_error=""
+        aiops_rows.update_where(
+            Outbox,
+            {"published_at": timezone.now(), "last_error": ""},
+            {"seq": published, "claimed_by": me},
         )
         metrics.outbox_published_total.inc(len(published))
     return len(published)
@@ -265,8 +269,8 @@ def apply_events(pairs: list[tuple[str, str]]) -> list[tuple[str, str, Exception
     delivery, so the one that raises is rolled back alone and the rest commit. If that
     commit fails too, none of the group holds, and all are returned as failed.
     """
-    ids = {event_id for _, event_id in pairs}
-    rows = {str(row.event_id): row for row in Outbox.objects.filter(event_id__in=ids)}
+    ids = sorted({event_id for _, event_id in pairs})
+    rows = {str(row.event_id): row for row in aiops_rows.select_where(Outbox, {"event_id": ids})}
 
     def subject(pair: tuple[str, str]) -> str:
         row = rows.get(pair[1])
