@@ -104,9 +104,10 @@ def lock(model: type[Model], pk, *, related: str | None = None) -> Model | None:
     return _select(model, pk, lock=True, related=related)
 
 
-def get(model: type[Model], pk) -> Model | None:
-    """SELECT one row by primary key, without a lock: the instance, or None."""
-    return _select(model, pk, lock=False)
+def get(model: type[Model], pk, *, related: str | None = None) -> Model | None:
+    """SELECT one row by primary key, without a lock: the instance, or None (`related` as
+    for lock)."""
+    return _select(model, pk, lock=False, related=related)
 
 
 def find(
