@@ -399,6 +399,10 @@ OUTBOX_BATCH_SIZE = env_int("AIOPS_OUTBOX_BATCH_SIZE", 200)
 # a task applies them one after the other, a case's consecutive ones in one transaction, each
 # under its own savepoint (one that fails is rolled back alone)
 OUTBOX_DELIVERY_BATCH = max(1, env_int("AIOPS_OUTBOX_DELIVERY_BATCH", 32))
+# AIOPS_OUTBOX_RELAY_APPLIES: a relay run whose batch is not full applies its deliveries
+# itself (it is a task on the control pool too) instead of queueing them as tasks: one Celery
+# hop fewer per event. A full batch (a backlog) still fans out as tasks over the pool.
+OUTBOX_RELAY_APPLIES = env_bool("AIOPS_OUTBOX_RELAY_APPLIES", True)
 # AIOPS_OUTBOX_CLAIM_SECONDS: a relay's claim on a batch; if it dies, another relay takes the
 # rows after this long.
 OUTBOX_CLAIM_SECONDS = env_int("AIOPS_OUTBOX_CLAIM_SECONDS", 30)

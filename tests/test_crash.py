@@ -1,4 +1,5 @@
-"""SIGKILL the worker that relays and applies events mid-drain: nothing lost, nothing doubled."""
+"""SIGKILL the worker that relays and applies events mid-drain, mid-backlog or while a relay
+run applies its batch itself: nothing lost, nothing doubled."""
 
 import pytest
 from django.db import transaction
@@ -45,14 +46,37 @@ def test_a_killed_worker_loses_nothing_and_duplicates_nothing(start_worker):
 
     start_worker(**FAST_RECOVERY)
 
-    def drained() -> bool:
-        relay_outbox.delay()  # what beat's sweep does every few seconds in production
-        return (
-            applied() >= EVENTS * SUBSCRIBERS
-            and not Outbox.objects.filter(published_at__isnull=True).exists()
-        )
-
-    wait_for(drained, timeout=480, interval=2, what="every event applied by every subscriber")
+    wait_for(lambda: drained(EVENTS), timeout=480, interval=2, what="every event applied")
     wait_for(broker_idle, timeout=60, what="redelivered messages to be consumed")
     pairs = ProbeApplication.objects.values("subscriber", "event_id").distinct().count()
     assert applied() == pairs == EVENTS * SUBSCRIBERS
+
+
+def drained(events: int) -> bool:
+    relay_outbox.delay()  # what beat's sweep does every few seconds in production
+    return (
+        applied() >= events * SUBSCRIBERS
+        and not Outbox.objects.filter(published_at__isnull=True).exists()
+    )
+
+
+@pytest.mark.timeout(300)
+def test_a_worker_killed_while_its_relay_run_applies_a_batch_loses_and_doubles_nothing(
+    start_worker,
+):
+    first = start_worker(**FAST_RECOVERY)
+    few = 40  # under the batch size: one relay run claims them and applies them itself
+    with transaction.atomic():
+        for n in range(few):
+            Probe(case_id=f"case-{n % 8}", n=n, sleep=0.05).emit()  # 50 ms a delivery
+    wait_for(lambda: applied() >= 10, timeout=60, what="the relay run to be applying")
+    first.kill()
+    at_kill = applied()
+    assert at_kill < few * SUBSCRIBERS, "the kill must land mid-batch"
+    assert ProbeApplication.objects.values("applied_by_pid").distinct().count() == 1
+
+    start_worker(**FAST_RECOVERY)
+
+    wait_for(lambda: drained(few), timeout=120, interval=2, what="every event applied")
+    pairs = ProbeApplication.objects.values("subscriber", "event_id").distinct().count()
+    assert applied() == pairs == few * SUBSCRIBERS

@@ -2,10 +2,12 @@
 
 relay_once() claims a batch of unpublished rows with a short lease (FOR UPDATE SKIP LOCKED,
 so relays run side by side), commits the claim, hands each event to every sink outside
-any transaction, and only then marks the rows published. A relay that dies mid-batch
-leaves its claim to expire; the next relay publishes those rows again, and the inbox makes
-the duplicates harmless. Events of one case leave in order: a relay gives back any row
-whose case has an earlier row still unpublished under another relay's claim.
+any transaction (a relay run applies a batch that is not full itself, each case's
+deliveries in a transaction of their own), and only then marks the rows published. A relay
+that dies mid-batch leaves its claim to expire; the next relay publishes those rows again,
+and the inbox makes the duplicates harmless. Events of one case leave in order: a relay
+does not claim a row whose case has an earlier row under another relay's claim, and gives
+back any it took while such a claim was being made.
 """
 
 from __future__ import annotations
@@ -29,14 +31,22 @@ from apps.cases.models import Inbox, Outbox
 
 log = logging.getLogger(__name__)
 
+# Rows behind an earlier event of their case that another relay holds are not even locked:
+# that relay takes them once it has published the earlier one (relay_outbox looks again),
+# which it could not do while this claim held them locked (SKIP LOCKED would pass them by).
 CLAIM = """
 UPDATE outbox SET claimed_until = %(until)s, claimed_by = %(me)s, attempts = attempts + 1
 WHERE seq IN (
-    SELECT seq FROM outbox
-    WHERE published_at IS NULL AND (claimed_until IS NULL OR claimed_until < %(now)s)
+    SELECT c.seq FROM outbox c
+    WHERE c.published_at IS NULL AND (c.claimed_until IS NULL OR c.claimed_until < %(now)s)
     {only}
-    ORDER BY seq LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
+    AND NOT EXISTS (
+        SELECT 1 FROM outbox o
+        WHERE o.published_at IS NULL AND o.subject = c.subject AND o.seq < c.seq
+        AND o.claimed_until >= %(now)s
+    )
+    ORDER BY c.seq LIMIT %(limit)s
+    FOR UPDATE OF c SKIP LOCKED
 )
 RETURNING seq
 """
@@ -116,14 +126,25 @@ def relay_committed(seqs: list[int]) -> None:
     request_relay()
 
 
-def relay_once(*, limit: int | None = None, only: list[int] | None = None) -> int:
+def relay_once(
+    *, limit: int | None = None, only: list[int] | None = None, apply_here: bool = False
+) -> int:
     """Relay one batch (of the rows `only`, when given); return how many events it
-    published."""
+    published.
+
+    With `apply_here` (a relay run, itself a task on the control pool), a batch that is not
+    full has its deliveries applied here, before its rows are marked published, instead of
+    queued as `deliver_events` tasks: one Celery message and hop fewer per event. A full
+    batch means a backlog, whose deliveries fan out over the pool's processes. A delivery
+    that raises is retried as `deliver_event`, as from a task. A relay killed mid-batch
+    leaves its claim to expire; the next relay sends the batch again, and the inbox makes
+    what was already applied a no-op."""
     limit = limit or settings.OUTBOX_BATCH_SIZE
     me = relay_id()
     now = timezone.now()
     until = now + timedelta(seconds=settings.OUTBOX_CLAIM_SECONDS)
-    claim = CLAIM.format(only="AND seq = ANY(%(only)s)" if only is not None else "")
+    claim = CLAIM.format(only="AND c.seq = ANY(%(only)s)" if only is not None else "")
+    blocked: list[str] = []
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(claim, {"until": until, "me": me, "now": now, "limit": limit, "only": only})
         seqs = [row[0] for row in cursor.fetchall()]
@@ -136,15 +157,26 @@ def relay_once(*, limit: int | None = None, only: list[int] | None = None) -> in
                 )
     if not seqs:
         return 0
+    if blocked:
+        # Another relay's claim of an earlier event was not yet committed when this one
+        # looked: it may have looked for more before this gave them back. A relay run
+        # after this commit sees its claim and leaves them to it, or takes them.
+        request_relay()
     # Statements built once (aiops.rows): a relay run per commit, most with an event or two.
     rows = aiops_rows.select_where(Outbox, {"seq": seqs, "claimed_by": me})
-    unsent = send_deliveries(
-        [
-            (row.subject, sub.name, str(row.event_id))
-            for row in rows
-            for sub in events.subscribers_for(row.type, row.data)
-        ]
-    )
+    pairs = [
+        (row.subject, sub.name, str(row.event_id))
+        for row in rows
+        for sub in events.subscribers_for(row.type, row.data)
+    ]
+    unsent: dict[str, str] = {}
+    if apply_here and pairs and len(seqs) < limit:
+        from apps.cases.tasks import after_failures
+
+        by_id = {str(row.event_id): row for row in rows}
+        after_failures(apply_events([(name, event_id) for _, name, event_id in pairs], by_id))
+    else:
+        unsent = send_deliveries(pairs)
     published: list[int] = []
     failed_subjects: set[str] = set()
     for row in rows:
@@ -257,9 +289,12 @@ def confirm_deliveries(*, limit: int = 500) -> dict:
     return {"delivered": len(delivered), "resent": len(resent)}
 
 
-def apply_events(pairs: list[tuple[str, str]]) -> list[tuple[str, str, Exception]]:
-    """Apply (subscriber, event id) deliveries in order, the events' rows read at once;
-    return the ones that raised, with the error (the others are applied, or were already).
+def apply_events(
+    pairs: list[tuple[str, str]], rows: dict[str, Outbox] | None = None
+) -> list[tuple[str, str, Exception]]:
+    """Apply (subscriber, event id) deliveries in order, the events' rows read at once
+    (unless given, by event id); return the ones that raised, with the error (the others
+    are applied, or were already).
 
     Consecutive deliveries of one case (one subject) share a transaction: one commit instead
     of one each (a park's subscribers, a backlog's events of a case). Deliveries of
@@ -269,8 +304,10 @@ def apply_events(pairs: list[tuple[str, str]]) -> list[tuple[str, str, Exception
     delivery, so the one that raises is rolled back alone and the rest commit. If that
     commit fails too, none of the group holds, and all are returned as failed.
     """
-    ids = sorted({event_id for _, event_id in pairs})
-    rows = {str(row.event_id): row for row in aiops_rows.select_where(Outbox, {"event_id": ids})}
+    if rows is None:
+        ids = sorted({event_id for _, event_id in pairs})
+        found = aiops_rows.select_where(Outbox, {"event_id": ids})
+        rows = {str(row.event_id): row for row in found}
 
     def subject(pair: tuple[str, str]) -> str:
         row = rows.get(pair[1])

@@ -13,13 +13,18 @@ log = logging.getLogger(__name__)
 
 @shared_task(ignore_result=True)
 def relay_outbox() -> int:
-    """Drain the outbox: batches until one comes back short (kicked on commit, swept by beat)."""
+    """Drain the outbox (kicked on commit, swept by beat): batches until one comes back
+    short, or, when it applies deliveries itself (settings.OUTBOX_RELAY_APPLIES), empty."""
     relay.relay_starting()
+    applying = settings.OUTBOX_RELAY_APPLIES
     total = 0
     while True:
-        count = relay.relay_once()
+        count = relay.relay_once(apply_here=applying)
         total += count
-        if count < settings.OUTBOX_BATCH_SIZE:
+        # A run that applied its deliveries itself took long enough for another relay to
+        # have given back a later event of one of its cases (per-case order): it looks again
+        # until there is nothing left, so that event does not wait for the beat's sweep.
+        if count == 0 or (count < settings.OUTBOX_BATCH_SIZE and not applying):
             break
     if first_in_window("confirm-deliveries", 1):
         relay.confirm_deliveries()
@@ -34,6 +39,13 @@ def deliver_events(pairs: list[list[str]]) -> int:
     same last resort). A worker killed mid-batch has its message delivered again: what it had
     applied is in the inbox, and counts as done."""
     failed = relay.apply_events([(subscriber, event_id) for subscriber, event_id in pairs])
+    after_failures(failed)
+    return len(pairs) - len(failed)
+
+
+def after_failures(failed: list[tuple[str, str, Exception]]) -> None:
+    """Deliveries of a batch that raised: each goes on alone as `deliver_event`, its first
+    retry; with no retries allowed, its case parks at once."""
     for subscriber, event_id, exc in failed:
         metrics.handler_failures_total.labels(subscriber=subscriber).inc()
         if settings.HANDLER_MAX_RETRIES <= 0:
@@ -44,7 +56,6 @@ def deliver_events(pairs: list[list[str]]) -> int:
         deliver_event.apply_async(
             args=(subscriber, event_id), countdown=settings.HANDLER_RETRY_BACKOFF_SECONDS, retries=1
         )
-    return len(pairs) - len(failed)
 
 
 @shared_task(bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
