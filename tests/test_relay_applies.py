@@ -120,3 +120,17 @@ def test_a_relay_that_gives_a_later_event_back_queues_a_relay_run_for_it():
 
     assert tasks() == ["apps.cases.tasks.relay_outbox"]
     assert Outbox.objects.get(event_id=later).claimed_by == ""
+
+
+def test_events_a_relay_run_s_own_deliveries_commit_are_taken_by_it_without_a_run_of_their_own(
+    new_case,
+):
+    case = new_case(template="restart")  # the loop analyses and plans by itself from here
+    purge_broker()
+
+    relay_outbox.apply()
+
+    events = list(Outbox.objects.filter(subject=str(case.pk)).values_list("type", flat=True))
+    assert "evt.plan.proposed.v1" in events  # four hand-offs, each committed by a delivery
+    assert not Outbox.objects.filter(published_at__isnull=True).exists()
+    assert "apps.cases.tasks.relay_outbox" not in tasks()

@@ -18,14 +18,19 @@ def relay_outbox() -> int:
     relay.relay_starting()
     applying = settings.OUTBOX_RELAY_APPLIES
     total = 0
-    while True:
-        count = relay.relay_once(apply_here=applying)
-        total += count
-        # A run that applied its deliveries itself took long enough for another relay to
-        # have given back a later event of one of its cases (per-case order): it looks again
-        # until there is nothing left, so that event does not wait for the beat's sweep.
-        if count == 0 or (count < settings.OUTBOX_BATCH_SIZE and not applying):
-            break
+    with relay.kicks_deferred() as kicks:
+        while True:
+            kicks.clear()
+            count = relay.relay_once(apply_here=applying)
+            total += count
+            # A run that applied its deliveries itself looks again until nothing is left:
+            # the events those deliveries committed, and a later event of one of its cases
+            # that waited for it (per-case order), are taken here, with no relay run of
+            # their own.
+            if count == 0 or (count < settings.OUTBOX_BATCH_SIZE and not applying):
+                break
+    if kicks:  # the last look committed events, or gave some back: a run for them
+        relay.request_relay()
     if first_in_window("confirm-deliveries", 1):
         relay.confirm_deliveries()
     return total
