@@ -232,8 +232,9 @@ class Inbox(models.Model):
         verbose_name = "inbox entry"
         verbose_name_plural = "inbox"
         constraints = [
+            # Led by the event id: the delivery sweep reads an event's rows (0012).
             models.UniqueConstraint(
-                fields=["subscriber", "event_id"], name="inbox_subscriber_event_uniq"
+                fields=["event_id", "subscriber"], name="inbox_event_subscriber_uniq"
             )
         ]
 
