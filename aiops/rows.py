@@ -152,6 +152,17 @@ def _select(model: type[Model], pk, *, lock: bool, related: str | None = None) -
     return obj
 
 
+def columns(model: type[Model]) -> str:
+    """Every concrete column of `model`, qualified, in the order build() takes them: for a
+    statement of the caller's own (`… RETURNING {columns}`)."""
+    return _layout(model).columns
+
+
+def build(model: type[Model], row) -> Model:
+    """An instance of `model` from a row of columns(model), as the ORM would read it."""
+    return _build(model, row)
+
+
 def _build(model: type[Model], row) -> Model:
     layout = _layout(model)
     values = list(row)

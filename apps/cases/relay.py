@@ -37,34 +37,34 @@ log = logging.getLogger(__name__)
 # Rows behind an earlier event of their case that another relay holds are not even locked:
 # that relay takes them once it has published the earlier one (relay_outbox looks again),
 # which it could not do while this claim held them locked (SKIP LOCKED would pass them by).
+# One statement, in autocommit: the claim, the claimed rows, and for each whether its case
+# has an earlier unpublished row this claim does not hold. That row may be under another
+# relay's claim not yet committed when this one looked (SKIP LOCKED passed it by); the
+# rows of such a case are given back. The check reads the statement's snapshot, in which
+# the claimed rows are still unpublished, so it leaves them out by seq (and reads only the
+# case's unpublished rows, through outbox_unpublished_subject_idx).
 CLAIM = """
-UPDATE outbox SET claimed_until = %(until)s, claimed_by = %(me)s, attempts = attempts + 1
-WHERE seq IN (
-    SELECT c.seq FROM outbox c
-    WHERE c.published_at IS NULL AND (c.claimed_until IS NULL OR c.claimed_until < %(now)s)
-    {only}
-    AND NOT EXISTS (
-        SELECT 1 FROM outbox o
-        WHERE o.published_at IS NULL AND o.subject = c.subject AND o.seq < c.seq
-        AND o.claimed_until >= %(now)s
+WITH claimed AS (
+    UPDATE outbox SET claimed_until = %(until)s, claimed_by = %(me)s, attempts = attempts + 1
+    WHERE seq IN (
+        SELECT c.seq FROM outbox c
+        WHERE c.published_at IS NULL AND (c.claimed_until IS NULL OR c.claimed_until < %(now)s)
+        {only}
+        AND NOT EXISTS (
+            SELECT 1 FROM outbox o
+            WHERE o.published_at IS NULL AND o.subject = c.subject AND o.seq < c.seq
+            AND o.claimed_until >= %(now)s
+        )
+        ORDER BY c.seq LIMIT %(limit)s
+        FOR UPDATE OF c SKIP LOCKED
     )
-    ORDER BY c.seq LIMIT %(limit)s
-    FOR UPDATE OF c SKIP LOCKED
+    RETURNING {columns}
 )
-RETURNING seq
-"""
-
-# Subjects of this batch with an earlier unpublished row that another relay holds (read
-# through outbox_unpublished_subject_idx: only the subject's unpublished rows).
-BLOCKED_SUBJECTS = """
-SELECT mine.subject FROM (
-    SELECT subject, max(seq) AS last FROM outbox WHERE seq = ANY(%(mine)s) GROUP BY subject
-) mine
-WHERE EXISTS (
+SELECT claimed.*, EXISTS (
     SELECT 1 FROM outbox o
-    WHERE o.published_at IS NULL AND o.subject = mine.subject AND o.seq < mine.last
-    AND NOT (o.seq = ANY(%(mine)s))
-)
+    WHERE o.published_at IS NULL AND o.subject = claimed.subject AND o.seq < claimed.seq
+    AND o.seq NOT IN (SELECT seq FROM claimed)
+) FROM claimed ORDER BY claimed.seq
 """
 
 
@@ -168,34 +168,34 @@ def relay_once(
     me = relay_id()
     now = timezone.now()
     until = now + timedelta(seconds=settings.OUTBOX_CLAIM_SECONDS)
-    claim = CLAIM.format(only="AND c.seq = ANY(%(only)s)" if only is not None else "")
-    blocked: list[str] = []
-    with transaction.atomic(), connection.cursor() as cursor:
+    claim = CLAIM.format(
+        only="AND c.seq = ANY(%(only)s)" if only is not None else "",
+        columns=aiops_rows.columns(Outbox),
+    )
+    with connection.cursor() as cursor:
         cursor.execute(claim, {"until": until, "me": me, "now": now, "limit": limit, "only": only})
-        seqs = [row[0] for row in cursor.fetchall()]
-        if seqs:
-            cursor.execute(BLOCKED_SUBJECTS, {"mine": seqs})
-            blocked = [row[0] for row in cursor.fetchall()]
-            if blocked:
-                Outbox.objects.filter(seq__in=seqs, subject__in=blocked).update(
-                    claimed_until=None, claimed_by=""
-                )
-    if not seqs:
+        found = cursor.fetchall()
+    if not found:
         return 0
+    rows = [aiops_rows.build(Outbox, row[:-1]) for row in found]
+    blocked = {row.subject for row, (*_, behind) in zip(rows, found, strict=True) if behind}
     if blocked:
+        given_back = [row.seq for row in rows if row.subject in blocked]
+        aiops_rows.update_where(
+            Outbox, {"claimed_until": None, "claimed_by": ""}, {"seq": given_back, "claimed_by": me}
+        )
+        rows = [row for row in rows if row.subject not in blocked]
         # Another relay's claim of an earlier event was not yet committed when this one
         # looked: it may have looked for more before this gave them back. A relay run
         # after this commit sees its claim and leaves them to it, or takes them.
         request_relay()
-    # Statements built once (aiops.rows): a relay run per commit, most with an event or two.
-    rows = aiops_rows.select_where(Outbox, {"seq": seqs, "claimed_by": me})
     pairs = [
         (row.subject, sub.name, str(row.event_id))
         for row in rows
         for sub in events.subscribers_for(row.type, row.data)
     ]
     unsent: dict[str, str] = {}
-    if apply_here and pairs and len(seqs) < limit:
+    if apply_here and pairs and len(found) < limit:  # a full batch: a backlog
         from apps.cases.tasks import after_failures
 
         by_id = {str(row.event_id): row for row in rows}
