@@ -175,12 +175,12 @@ EMBEDDED_SERVICES = EMBEDDED_POSTGRES or EMBEDDED_REDIS
 if EMBEDDED_POSTGRES:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.postgresql",
+            "ENGINE": "aiops.postgres",
             **embedded.postgres_settings(DATA_DIR),
         }
     }
 else:
-    DATABASES = {"default": dj_database_url.parse(env("DATABASE_URL"))}
+    DATABASES = {"default": dj_database_url.parse(env("DATABASE_URL"), engine="aiops.postgres")}
 # AIOPS_DB_NAME: worker processes spawned by the test suite point at pytest-django's test
 # database.
 if env("AIOPS_DB_NAME"):

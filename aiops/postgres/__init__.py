@@ -1,0 +1,1 @@
+"""The PostgreSQL database backend aiops runs on: Django's, with a cheaper health check."""
