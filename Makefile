@@ -7,7 +7,7 @@ TEST_DATA_DIR ?= $(CURDIR)/var/test
 
 .PHONY: run test lint audit format demo stop migrate shell clean venv image \
 	bench bench-transitions bench-ingest bench-gate bench-exec bench-loop bench-outbox \
-	bench-memory bench-analyst bench-nab bench-kb bench-admin fuzz soak
+	bench-memory bench-analyst bench-nab bench-kb bench-admin bench-clean fuzz soak
 
 $(STAMP): requirements.txt requirements.lock.txt
 	$(PYTHON) -m venv $(VENV)
@@ -137,6 +137,11 @@ image:
 # The seed's closed loop over HTTP against a running `make run` (see README).
 demo: $(STAMP)
 	$(PY) -m scripts.demo
+
+# The benches keep their data dirs (var/bench*) between runs: seeding a million cases takes
+# minutes. This removes them; `make stop` first if a bench's services are still up.
+bench-clean:
+	rm -rf var/bench var/bench-admin
 
 clean:
 	rm -rf $(VENV) var
