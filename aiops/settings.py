@@ -643,6 +643,9 @@ KB_SEARCH_MAX_K = env_int("AIOPS_KB_SEARCH_MAX_K", 50)
 KB_SEARCH_MAX_QUERY_CHARS = env_int("AIOPS_KB_SEARCH_MAX_QUERY_CHARS", 2000)
 # AIOPS_KB_SEARCH_CANDIDATES: chunks each ranking (vector, text) contributes to the fusion.
 KB_SEARCH_CANDIDATES = env_int("AIOPS_KB_SEARCH_CANDIDATES", 50)
+# AIOPS_KB_TEXT_SCAN: the newest matching chunks the text ranking scores (its cost is bounded
+# by this, not by the size of the knowledge base).
+KB_TEXT_SCAN = env_int("AIOPS_KB_TEXT_SCAN", 2000)
 # AIOPS_KB_RRF_K: the constant of reciprocal rank fusion, 1 / (k + rank).
 KB_RRF_K = env_int("AIOPS_KB_RRF_K", 60)
 

@@ -196,3 +196,23 @@ def test_past_cases_are_found_by_meaning_when_runbooks_outnumber_them(operator):
             cursor.execute("RESET enable_seqscan")
 
     assert sorted(h.title for h in hits) == [f"Case: checkout slow {n}" for n in range(3)]
+
+
+def test_the_text_ranking_scores_only_the_newest_matching_chunks(operator, settings):
+    # Every closed case of a service shares its words: ranking them all grew with the store.
+    settings.KB_SEARCH_CANDIDATES = 2
+    settings.KB_TEXT_SCAN = 2
+    for n in range(4):
+        services.doc_ingest(
+            title=f"Case {n}",
+            kind="case",
+            body=f"# Case {n}\n\ncheckout latency restart number{n}",
+            services=["checkout"],
+            actor=operator,
+        )
+    newest_two = list(KbChunk.objects.order_by("-id").values_list("id", flat=True)[:2])
+
+    hits = selectors.search("checkout latency restart", k=2, mode="text")
+
+    assert sorted(h.chunk_id for h in hits) == sorted(newest_two)
+    assert len(KbChunk.objects.filter(text__contains="checkout latency restart")) == 4
