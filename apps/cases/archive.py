@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from apps.cases.models import OpsCase
+from aiops.prepared import prepared
+from apps.cases.models import CaseTimeline, OpsCase
 
 _PARTS: dict[str, Callable[[OpsCase], object]] = {}
 TIMELINE_ROWS = 200  # the first and last rows of a very long timeline
@@ -24,10 +25,14 @@ def summary_part(name: str):
     return register
 
 
+@prepared
+def _timeline(case_id):
+    rows = CaseTimeline.objects.filter(case_id=case_id).order_by("id")
+    return rows.values("created_at", "event", "to_state", "actor", "reason")
+
+
 def case_summary(case: OpsCase) -> dict:
-    rows = list(
-        case.timeline.order_by("id").values("created_at", "event", "to_state", "actor", "reason")
-    )
+    rows = _timeline(case.pk)
     if len(rows) > TIMELINE_ROWS:
         half = TIMELINE_ROWS // 2
         rows = [

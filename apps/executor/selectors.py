@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 
+from aiops.prepared import prepared
 from aiops.problems import NotFound
 from apps.executor.models import ExecRun, ExecStep
 from apps.planner.models import PlanProposed
@@ -9,9 +10,25 @@ from apps.planner.models import PlanProposed
 
 def verified_run(case_id) -> ExecRun | None:
     """The case's latest run if it succeeded: what the Verifier judges (its plan document)."""
-    run = ExecRun.objects.select_related("plan").filter(case_id=case_id).order_by("-created_at")
-    latest = run.first()
+    latest = _latest_run_with_plan.first(case_id)
     return latest if latest is not None and latest.status == ExecRun.SUCCEEDED else None
+
+
+@prepared
+def _latest_run_with_plan(case_id):
+    return (
+        ExecRun.objects.select_related("plan").filter(case_id=case_id).order_by("-created_at")[:1]
+    )
+
+
+@prepared
+def active_run(case_id):
+    return ExecRun.objects.filter(case_id=case_id, status__in=ExecRun.ACTIVE).order_by("pk")[:1]
+
+
+@prepared
+def latest_run(case_id):
+    return ExecRun.objects.filter(case_id=case_id).order_by("-created_at")[:1]
 
 
 def run_get(run_id) -> ExecRun:

@@ -26,7 +26,7 @@ from aiops.commit import after_commit
 from apps.cases.models import OpsCase
 from apps.cases.services import lock_case, timeline_note
 from apps.cases.workflow import EXECUTING, PARKED
-from apps.executor import metrics, procs
+from apps.executor import metrics, procs, selectors
 from apps.executor.events import RunFailed, RunSucceeded, StepFinished
 from apps.executor.exceptions import ExecNotAllowed, RunActive
 from apps.executor.models import ExecRun, ExecStep
@@ -58,7 +58,7 @@ def exec_start(*, case_id, actor: str, case_version: int | None = None) -> ExecR
                 f"Case is {case.state}; only a case in {EXECUTING} can be executed.",
                 state=case.state,
             )
-        active = ExecRun.objects.filter(case=case, status__in=ExecRun.ACTIVE).first()
+        active = selectors.active_run.first(case.pk)
         if active is not None:
             raise RunActive(f"Run {active.pk} is still {active.status}.", run_id=str(active.pk))
         run_id = uuid.uuid4()
@@ -71,14 +71,16 @@ def exec_start(*, case_id, actor: str, case_version: int | None = None) -> ExecR
             )
         document = approval.plan.document
         now = timezone.now()
-        run = ExecRun.objects.create(
-            id=run_id,
-            case=case,
-            plan=approval.plan,
-            document=document,
-            status=ExecRun.RUNNING,
-            actor=actor,
-            started_at=now,
+        run = rows.insert(
+            ExecRun(
+                id=run_id,
+                case=case,
+                plan=approval.plan,
+                document=document,
+                status=ExecRun.RUNNING,
+                actor=actor,
+                started_at=now,
+            )
         )
         steps = _phase_steps(run, ExecRun.FORWARD)
         timeline_note(

@@ -3,21 +3,37 @@
 import logging
 import shutil
 import time
+from collections import defaultdict
 from pathlib import Path
 
 from django.conf import settings
 
+from aiops.prepared import prepared
 from apps.cases.archive import summary_part
 from apps.cases.retention import retention_step
+from apps.executor.models import ExecRun, ExecStep
 
 log = logging.getLogger(__name__)
 
 
+@prepared
+def _runs(case_id):
+    return ExecRun.objects.filter(case_id=case_id).order_by("created_at")
+
+
+@prepared
+def _steps(case_id):
+    return ExecStep.objects.filter(run__case_id=case_id).order_by("id")
+
+
 @summary_part("runs")
 def runs(case) -> list[dict]:
+    by_run = defaultdict(list)
+    for step in _steps(case.pk):
+        by_run[step.run_id].append(step)
     out = []
-    for run in case.exec_runs.order_by("created_at").prefetch_related("steps"):
-        steps = sorted(run.steps.all(), key=lambda s: s.id)
+    for run in _runs(case.pk):
+        steps = by_run[run.pk]
         out.append(
             {
                 "status": run.status,

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Subquery
 
+from aiops.prepared import prepared
 from apps.cases import workflow as wf
 from apps.cases.models import OpsCase
 from apps.gate import targets
@@ -25,17 +26,47 @@ def live_approval(case) -> PlanApproved | None:
     plan = latest_plan(case.pk)
     if plan is None:
         return None
+    return _live_approval.first(plan.pk, case.version)
+
+
+@prepared
+def _live_approval(plan_id, case_version):
     return (
         PlanApproved.objects.filter(
-            plan=plan, case_version=case.version, consumed_at__isnull=True, voided_at__isnull=True
+            plan_id=plan_id,
+            case_version=case_version,
+            consumed_at__isnull=True,
+            voided_at__isnull=True,
         )
         .select_related("plan")
-        .first()
+        .order_by("pk")[:1]
+    )
+
+
+@prepared
+def approval_to_consume(case_id, case_version):
+    """The newest unconsumed, unvoided approval given at `case_version`, locked (FOR UPDATE
+    of the approval and its plan), with its plan."""
+    return (
+        PlanApproved.objects.select_for_update()
+        .select_related("plan")
+        .filter(
+            case_id=case_id,
+            case_version=case_version,
+            consumed_at__isnull=True,
+            voided_at__isnull=True,
+        )
+        .order_by("-created_at")[:1]
     )
 
 
 def kill_switch() -> KillSwitch:
-    return KillSwitch.objects.filter(pk=1).first() or KillSwitch(pk=1)
+    return _kill_switch.first() or KillSwitch(pk=1)
+
+
+@prepared
+def _kill_switch():
+    return KillSwitch.objects.filter(pk=1)
 
 
 def kill_switch_for_share() -> KillSwitch:
@@ -63,12 +94,22 @@ def target_violations(environment: str, spec) -> list[dict]:
 
 
 def latest_decision(plan) -> GateDecision | None:
-    return GateDecision.objects.filter(plan=plan).order_by("-created_at").first()
+    return _latest_decision.first(plan.pk)
+
+
+@prepared
+def _latest_decision(plan_id):
+    return GateDecision.objects.filter(plan_id=plan_id).order_by("-created_at")[:1]
+
+
+@prepared
+def _newest_policy():
+    return GatePolicy.objects.order_by("-version")[:1]
 
 
 def policy_in_force() -> GatePolicy:
     """The highest policy version; seeds version 1 from the policy file on an empty table."""
-    policy = GatePolicy.objects.order_by("-version").first()
+    policy = _newest_policy.first()
     if policy is not None:
         return policy
     from apps.gate.services import policy_seed_from_file
@@ -198,18 +239,23 @@ def lock_blast_radius(service: str, environment: str) -> None:
 def automated_in_flight(case, *, actor: str) -> int:
     """Other cases of this service and environment holding an approval the policy gave
     (`actor`) that is live or was consumed by a run still executing or verifying."""
+    return len(_in_flight(actor, case.service, case.environment, case.pk))
+
+
+@prepared
+def _in_flight(actor, service, environment, case_id):
     return (
         PlanApproved.objects.filter(
             approved_by=actor,
             voided_at__isnull=True,
-            case__service=case.service,
-            case__environment=case.environment,
+            case__service=service,
+            case__environment=environment,
             case__state__in=IN_FLIGHT,
         )
-        .exclude(case=case)
-        .values("case")
+        .exclude(case_id=case_id)
+        .values_list("case_id", flat=True)
         .distinct()
-        .count()
+        .order_by()
     )
 
 
@@ -223,9 +269,12 @@ def _deferred():
 
 
 def oldest_deferred(service: str, environment: str):
-    return (
-        _deferred().filter(service=service, environment=environment).order_by("updated_at").first()
-    )
+    return _oldest_deferred.first(service, environment)
+
+
+@prepared
+def _oldest_deferred(service, environment):
+    return _deferred().filter(service=service, environment=environment).order_by("updated_at")[:1]
 
 
 def deferred_cases():

@@ -197,14 +197,7 @@ def gate_expire_pending(*, now: datetime | None = None) -> int:
 def approval_consume(*, case: OpsCase, run_id) -> PlanApproved | None:
     """Take the approval that moved this case (locked by the caller) into EXECUTING for one
     run. None when there is none: consumed already, voided, or given at another version."""
-    approval = (
-        PlanApproved.objects.select_for_update()
-        .select_related("plan")
-        .filter(case=case, consumed_at__isnull=True, voided_at__isnull=True)
-        .filter(case_version=case.version - 1)
-        .order_by("-created_at")
-        .first()
-    )
+    approval = selectors.approval_to_consume.first(case.pk, case.version - 1)
     if approval is None or case.state != wf.EXECUTING:
         return None
     if approval.plan_id != getattr(latest_plan(case.pk), "pk", None):
@@ -441,28 +434,32 @@ def _decide(
     latency_ms: float = 0.0,
     comment: str = "",
 ) -> GateDecision:
-    decision = GateDecision.objects.create(
-        case=case,
-        plan=plan,
-        decision=outcome,
-        reasons=reasons,
-        policy_version=policy_version,
-        risk=plan.risk_score,
-        latency_ms=latency_ms,
-        actor=actor,
-        decided_by=user if getattr(user, "is_authenticated", False) else None,
-        kind=kind,
-        comment=comment,
+    decision = rows.insert(
+        GateDecision(
+            case=case,
+            plan=plan,
+            decision=outcome,
+            reasons=reasons,
+            policy_version=policy_version,
+            risk=plan.risk_score,
+            latency_ms=latency_ms,
+            actor=actor,
+            decided_by=user if getattr(user, "is_authenticated", False) else None,
+            kind=kind,
+            comment=comment,
+        )
     )
     approval = None
     if outcome == APPROVED:
-        approval = PlanApproved.objects.create(
-            case=case,
-            plan=plan,
-            decision=decision,
-            approved_by=actor,
-            case_version=case.version,
-            policy_version=policy_version,
+        approval = rows.insert(
+            PlanApproved(
+                case=case,
+                plan=plan,
+                decision=decision,
+                approved_by=actor,
+                case_version=case.version,
+                policy_version=policy_version,
+            )
         )
     event = GateDecided(
         case_id=str(case.pk),

@@ -3,6 +3,7 @@
 
 from django.conf import settings
 
+from aiops import rows
 from apps.cases import events
 from apps.cases import workflow as wf
 from apps.cases.archive import case_summary
@@ -20,7 +21,7 @@ def case_url(case_id) -> str:
 
 @events.subscriber("kb.archive_case", events.CaseTransitioned, when=events.entering(wf.CLOSED))
 def on_case_closed(event) -> None:
-    case = OpsCase.objects.filter(pk=event.case_id).first()
+    case = rows.get(OpsCase, event.case_id)
     if case is None:
         return
     summary = case_summary(case)
@@ -33,4 +34,4 @@ def on_case_closed(event) -> None:
         source_url=case_url(case.pk),
         actor=ACTOR,
     )
-    KbDoc.objects.filter(pk=doc.pk).update(meta=casedoc.meta_of(summary))
+    rows.update_where(KbDoc, {"meta": casedoc.meta_of(summary)}, {"id": doc.pk})

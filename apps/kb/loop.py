@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from aiops.prepared import prepared
 from apps.kb import casedoc
 from apps.kb.models import KbChunk, KbDoc
 from apps.kb.selectors import search
@@ -30,7 +31,12 @@ def case_query(case) -> str:
 
 
 def _has(kind: str) -> bool:
-    return KbChunk.objects.filter(kind=kind).exists()
+    return bool(_one_chunk(kind))
+
+
+@prepared
+def _one_chunk(kind):
+    return KbChunk.objects.filter(kind=kind).values_list("pk", flat=True)[:1]
 
 
 def _best_per_doc(hits, limit: int, exclude_url: str = "") -> list:

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from aiops.commit import after_commit
+from aiops.prepared import prepared
 from apps.kb import chunking, embedding
 from apps.kb.documents import DocIn, check_document
 from apps.kb.exceptions import InvalidDocuments
@@ -59,6 +60,11 @@ def docs_ingest(*, docs: list[DocIn], actor) -> list[Ingested]:
     return results
 
 
+@prepared
+def _doc_locked(key):
+    return KbDoc.objects.select_for_update().filter(key=key)
+
+
 def _ingest_one(doc: DocIn, actor: str) -> Ingested:
     chunks = chunking.split(doc.title, doc.body, max_chars=settings.KB_CHUNK_MAX_CHARS)
     content_hash = chunking.sha256(
@@ -74,7 +80,7 @@ def _ingest_one(doc: DocIn, actor: str) -> Ingested:
         "chunk_count": len(chunks),
         "updated_by": actor,
     }
-    stored = KbDoc.objects.select_for_update().filter(key=doc.key).first()
+    stored = _doc_locked.first(doc.key)
     if stored is None:
         try:
             with transaction.atomic():

@@ -4,7 +4,9 @@ failures, last change, metrics never ingested)."""
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Count, Value
 
+from aiops.prepared import prepared
 from apps.cases import workflow as wf
 from apps.cases.models import CaseTimeline
 from apps.planner.models import PlanProposed
@@ -13,8 +15,13 @@ from apps.sensor import selectors as sensor
 FAILED_CHANGE_EVENTS = ("exec_failed", "verify_failed")
 
 
+@prepared
+def _latest_plan(case_id):
+    return PlanProposed.objects.filter(case_id=case_id).order_by("-revision")[:1]
+
+
 def latest_plan(case_id) -> PlanProposed | None:
-    return PlanProposed.objects.filter(case_id=case_id).order_by("-revision").first()
+    return _latest_plan.first(case_id)
 
 
 def plan_get(plan_id) -> PlanProposed | None:
@@ -23,16 +30,24 @@ def plan_get(plan_id) -> PlanProposed | None:
 
 def recent_failed_changes(*, service: str, now: datetime, days: int) -> int:
     """How many of the service's cases parked after a failed execution or verification lately."""
+    counted = _failed_changes(service, now - timedelta(days=days))
+    return counted[0] if counted else 0
+
+
+@prepared
+def _failed_changes(service, since):
     return (
         CaseTimeline.objects.filter(
             case__service=service,
             case__state=wf.PARKED,
             event__in=FAILED_CHANGE_EVENTS,
-            created_at__gte=now - timedelta(days=days),
+            created_at__gte=since,
         )
-        .values("case_id")
-        .distinct()
-        .count()
+        # One group (a constant key): COUNT(DISTINCT …) over every matching row.
+        .values(one=Value(1))
+        .annotate(cases=Count("case_id", distinct=True))
+        .values_list("cases", flat=True)
+        .order_by()
     )
 
 

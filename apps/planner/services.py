@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
-from aiops import registry
+from aiops import registry, rows
 from apps.cases import workflow as wf
 from apps.cases.services import lock_case, timeline_note
 from apps.kb import loop as kb_loop
@@ -83,20 +82,23 @@ def plan_generate(
             ),
         )
         document["metadata"]["risk"] = {"score": score, "factors": factors}
-        revision = (case.plans.aggregate(top=Max("revision"))["top"] or 0) + 1
+        newest = selectors.latest_plan(case.pk)
+        revision = (newest.revision if newest is not None else 0) + 1
         risk = document["metadata"]["risk"]
         knowledge = _knowledge(case)
-        plan = PlanProposed.objects.create(
-            case=case,
-            revision=revision,
-            template=document["metadata"].get("template", ""),
-            document=document,
-            risk_score=risk["score"],
-            risk_factors=risk["factors"],
-            created_by=actor,
-            requested_by=requested_by,
-            case_version=case.version,
-            **knowledge,
+        plan = rows.insert(
+            PlanProposed(
+                case=case,
+                revision=revision,
+                template=document["metadata"].get("template", ""),
+                document=document,
+                risk_score=risk["score"],
+                risk_factors=risk["factors"],
+                created_by=actor,
+                requested_by=requested_by,
+                case_version=case.version,
+                **knowledge,
+            )
         )
         missing = dsl.missing_parts(document)
         timeline_note(

@@ -1,6 +1,13 @@
 """The Planner's part of a closed case's summary (apps.cases.archive)."""
 
+from aiops.prepared import prepared
 from apps.cases.archive import summary_part
+from apps.planner.models import PlanProposed
+
+
+@prepared
+def _plans(case_id):
+    return PlanProposed.objects.filter(case_id=case_id).order_by("revision")
 
 
 def change_of(document: dict, template: str) -> str:
@@ -12,7 +19,7 @@ def change_of(document: dict, template: str) -> str:
 @summary_part("plans")
 def plans(case) -> list[dict]:
     out = []
-    for plan in case.plans.order_by("revision"):
+    for plan in _plans(case.pk):
         spec = plan.document.get("spec", {})
         out.append(
             {

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Count, F, Max, Q
+from django.db.models import Count, F, Max, Q, Subquery
 
+from aiops.prepared import prepared
 from apps.cases import workflow as wf
 from apps.cases.models import CaseTimeline, OpsCase
 from apps.verifier.evaluate import FAIL, INCONCLUSIVE
@@ -22,36 +23,55 @@ def case_checkpoints(case: OpsCase):
 
 def latest_verification(case) -> list[VerifyCheckpoint]:
     """The checkpoints of the case's most recent verification ([] when none ran)."""
-    newest = VerifyCheckpoint.objects.filter(case=case).order_by("-created_at", "-id").first()
-    if newest is None:
-        return []
-    return list(
-        VerifyCheckpoint.objects.filter(verification_id=newest.verification_id).order_by("position")
-    )
+    return _latest_verification(case.pk)
+
+
+@prepared
+def _latest_verification(case_id):
+    newest = VerifyCheckpoint.objects.filter(case_id=case_id).order_by("-created_at", "-id")
+    return VerifyCheckpoint.objects.filter(
+        verification_id=Subquery(newest.values("verification_id")[:1])
+    ).order_by("position")
 
 
 def verifying_entry(case) -> CaseTimeline | None:
     """The timeline row of the case's latest entry into VERIFYING."""
+    return _verifying_entry.first(case.pk)
+
+
+@prepared
+def _verifying_entry(case_id):
     return (
-        CaseTimeline.objects.filter(case=case, to_state=wf.VERIFYING)
+        CaseTimeline.objects.filter(case_id=case_id, to_state=wf.VERIFYING)
         .exclude(from_state=wf.VERIFYING)
-        .order_by("-id")
-        .first()
+        .order_by("-id")[:1]
     )
+
+
+def verified(verification_id) -> bool:
+    """Has this verification written its checkpoints?"""
+    return bool(_checkpoint_of(verification_id))
+
+
+@prepared
+def _checkpoint_of(verification_id):
+    rows = VerifyCheckpoint.objects.filter(verification_id=verification_id)
+    return rows.values_list("pk", flat=True)[:1]
 
 
 def change_time(case) -> datetime | None:
     """When the change began: the latest entry into EXECUTING (else into VERIFYING)."""
     for state in (wf.EXECUTING, wf.VERIFYING):
-        row = (
-            CaseTimeline.objects.filter(case=case, to_state=state)
-            .exclude(from_state=state)
-            .order_by("-id")
-            .first()
-        )
-        if row is not None:
-            return row.created_at
+        entered = _latest_entry.first(case.pk, state)
+        if entered is not None:
+            return entered
     return None
+
+
+@prepared
+def _latest_entry(case_id, state):
+    rows = CaseTimeline.objects.filter(case_id=case_id, to_state=state).exclude(from_state=state)
+    return rows.order_by("-id").values_list("created_at", flat=True)[:1]
 
 
 def dry_run_check_stats(*, since: datetime) -> list[dict]:

@@ -136,7 +136,7 @@ def verify_case(*, case_id: str, now: datetime | None = None) -> dict | None:
     if case.state != wf.VERIFYING or entry is None:
         return None
     verification_id = uuid.uuid5(NAMESPACE, f"{case.pk}:{entry.pk}")
-    if VerifyCheckpoint.objects.filter(verification_id=verification_id).exists():
+    if selectors.verified(verification_id):
         return None
     run = verified_run(case.pk)
     plan = run.plan if run else None
@@ -158,7 +158,7 @@ def verify_case(*, case_id: str, now: datetime | None = None) -> dict | None:
         if case.state != wf.VERIFYING or current is None or current.pk != entry.pk:
             timeline_note(case, event="verify_skipped", actor=ACTOR, reason="case moved on")
             return None
-        if VerifyCheckpoint.objects.filter(verification_id=verification_id).exists():
+        if selectors.verified(verification_id):
             return None
         rows = _write_checkpoints(case, plan, verification_id, evaluated)
         if problem:
@@ -268,10 +268,7 @@ def _overdue(now: datetime) -> list[tuple[str, uuid.UUID, datetime]]:
         grace = 0 if spec.delay_s > settings.BROKER_MAX_DELAY_S else settings.VERIFY_OVERDUE_S
         due = entry.created_at + timedelta(seconds=spec.delay_s + grace)
         verification_id = uuid.uuid5(NAMESPACE, f"{case.pk}:{entry.pk}")
-        if (
-            due < now
-            and not VerifyCheckpoint.objects.filter(verification_id=verification_id).exists()
-        ):
+        if due < now and not selectors.verified(verification_id):
             overdue.append((str(case.pk), verification_id, entry.created_at))
     return overdue
 

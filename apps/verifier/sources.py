@@ -16,8 +16,10 @@ from typing import Protocol
 
 import requests
 from django.conf import settings
+from django.db import connection
 
 from aiops import registry
+from aiops.prepared import prepared
 from aiops.registry import SourceSpec
 from apps.verifier.evaluate import MINUTE, Check, MinuteSeries, Window
 
@@ -54,26 +56,42 @@ class Metric1mSource:
         return f"{service}/{check.metric}{labels}"
 
     def fetch(self, check: Check, *, service: str, window: Window) -> list[MinuteSeries]:
-        from apps.sensor.models import Metric1m
-
         if not check.metric:
             raise SourceError("a promql check needs the prometheus source")
-        rows = Metric1m.objects.filter(
-            series__service=service,
-            series__metric=check.metric,
-            minute__gte=window.start,
-            minute__lt=window.end,
-        )
-        if check.labels:
-            rows = rows.filter(series__labels__contains=check.labels)
+        args = (service, check.metric, window.start, window.end)
+        rows = _minutes_labelled(*args, _json(check.labels)) if check.labels else _minutes(*args)
         series: dict[str, MinuteSeries] = {}
-        for labels, minute, value in rows.order_by("minute").values_list(
-            "series__labels", "minute", "value"
-        ):
+        for labels, minute, value in rows:
             key = json.dumps(labels, sort_keys=True)
             series.setdefault(key, MinuteSeries(labels=labels, points=[]))
             series[key].points.append((minute, value))
         return list(series.values())
+
+
+def _json(value):
+    from apps.sensor.models import MetricSeries
+
+    return MetricSeries._meta.get_field("labels").get_db_prep_value(value, connection)
+
+
+def _metric_minutes(service, metric, start, end):
+    from apps.sensor.models import Metric1m
+
+    return Metric1m.objects.filter(
+        series__service=service, series__metric=metric, minute__gte=start, minute__lt=end
+    )
+
+
+@prepared
+def _minutes(service, metric, start, end):
+    rows = _metric_minutes(service, metric, start, end)
+    return rows.order_by("minute").values_list("series__labels", "minute", "value")
+
+
+@prepared
+def _minutes_labelled(service, metric, start, end, labels):
+    rows = _metric_minutes(service, metric, start, end).filter(series__labels__contains=labels)
+    return rows.order_by("minute").values_list("series__labels", "minute", "value")
 
 
 class PrometheusSource:
