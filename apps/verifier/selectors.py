@@ -56,7 +56,7 @@ def verified(verification_id) -> bool:
 @prepared
 def _checkpoint_of(verification_id):
     rows = VerifyCheckpoint.objects.filter(verification_id=verification_id)
-    return rows.values_list("pk", flat=True)[:1]
+    return rows.order_by().values_list("pk", flat=True)[:1]
 
 
 def change_time(case) -> datetime | None:
