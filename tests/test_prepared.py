@@ -140,3 +140,9 @@ def test_an_annotated_query_reads_its_annotation(new_case):
 
     (found,) = counted(case.pk)
     assert found.n == CaseTimeline.objects.filter(case=case).count()
+
+
+def test_a_call_missing_or_adding_an_argument_is_refused():
+    for args, kwargs in [((), {}), ((1, 2), {}), ((1,), {"other": 2})]:
+        with pytest.raises(TypeError, match="takes the arguments"):
+            _latest_note(*args, **kwargs)

@@ -19,9 +19,10 @@ def on_analysis_requested(command) -> None:
     case = lock_case(command.case_id)
     if case.state != wf.ANALYZING or case.version != command.case_version:
         return
-    ids = [i for i in case.labels.get("findings", []) if isinstance(i, str)]
-    rows = AnalysisFinding.objects.filter(id__in=_uuids(ids)).select_related("rule")
-    findings = [f.as_event() for f in rows.order_by("started_at")]
+    ids = _uuids([i for i in case.labels.get("findings", []) if isinstance(i, str)])
+    # No findings listed (a case opened by hand or by an alert): no query to build.
+    rows = AnalysisFinding.objects.filter(id__in=ids).select_related("rule") if ids else None
+    findings = [f.as_event() for f in rows.order_by("started_at")] if rows is not None else []
     if not findings:
         finding = case.labels.get("finding")
         if finding:
