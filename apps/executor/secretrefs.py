@@ -170,15 +170,14 @@ def from_kubernetes(ref: Mapping) -> str:
             f"secretRef {describe(ref)}: namespace {namespace!r} is not in the allow-list "
             "(AIOPS_EXEC_K8S_NAMESPACES)"
         )
-    with api_client() as api:
-        try:
-            secret = client.CoreV1Api(api).read_namespaced_secret(name, namespace)
-        except ApiException as exc:
-            retryable = exc.status is None or exc.status >= 500 or exc.status == 429
-            raise SecretUnavailable(
-                f"secretRef {describe(ref)}: Kubernetes API {exc.status} {exc.reason}",
-                retryable=retryable,
-            ) from None
+    try:
+        secret = client.CoreV1Api(api_client()).read_namespaced_secret(name, namespace)
+    except ApiException as exc:
+        retryable = exc.status is None or exc.status >= 500 or exc.status == 429
+        raise SecretUnavailable(
+            f"secretRef {describe(ref)}: Kubernetes API {exc.status} {exc.reason}",
+            retryable=retryable,
+        ) from None
     encoded = (secret.data or {}).get(key)
     if encoded is None:
         raise SecretUnavailable(f"secretRef {describe(ref)}: the Secret has no such key")
