@@ -26,6 +26,25 @@ def _quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
+# A CTE that makes the statement's own commit asynchronous (a statement that uses it joins
+# `relaxed`, so that it runs once). set_config(..., true) lasts until the transaction ends,
+# and its commit reads it: in autocommit that is the statement alone.
+RELAXED = "relaxed AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true))"
+
+
+def relaxed_commit(bookkeeping: bool = True) -> bool:
+    """May the next statement commit without waiting for its WAL to reach the disk?
+
+    Only bookkeeping a crash may lose, because it is done again after one: a relay's lease
+    on outbox rows (lost: the rows are claimed again) and their published mark (lost: they
+    are delivered again, and the inbox makes that a no-op). An event, a timeline row, a
+    step attempt or an inbox row never: those commit durably before anyone acts on them.
+    Each such write waited for a WAL flush of its own, in the loop's path (docs/perf/loop.md).
+
+    And only in autocommit: inside a transaction the setting would reach its every write."""
+    return bookkeeping and connection.get_autocommit()
+
+
 def insert(obj: Model) -> Model:
     """INSERT an unsaved instance (its defaults set by its constructor) in the caller's
     transaction; sets its generated primary key. A field left to its database default is
@@ -61,17 +80,25 @@ def update(obj: Model, names: tuple[str, ...], *, expect: dict | None = None) ->
 
 
 def update_where(
-    model: type[Model], values: dict, where: dict, *, null: tuple[str, ...] = ()
+    model: type[Model],
+    values: dict,
+    where: dict,
+    *,
+    null: tuple[str, ...] = (),
+    bookkeeping: bool = False,
 ) -> int:
     """UPDATE the rows of `model` whose fields equal `where` ({field name: value}; a tuple
     value: one of) and whose `null` fields are null, setting `values` ({field name: value});
-    returns the rows updated. As `filter(...).update(...)`, without compiling it per call."""
+    returns the rows updated. As `filter(...).update(...)`, without compiling it per call.
+    `bookkeeping`: a write a crash may lose (see relaxed_commit)."""
     meta = model._meta
     params = [
         meta.get_field(name).get_db_prep_save(value, connection) for name, value in values.items()
     ]
     params += _where_params(model, where)
-    sql = _update_where_sql(model, tuple(values), _where_key(where), null)
+    sql = _update_where_sql(
+        model, tuple(values), _where_key(where), null, relaxed_commit(bookkeeping)
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
@@ -226,11 +253,14 @@ def _where_sql(model: type[Model], key: tuple[tuple[str, bool], ...], null=()) -
 
 
 @functools.cache
-def _update_where_sql(model: type[Model], names: tuple[str, ...], key, null) -> str:
+def _update_where_sql(model: type[Model], names: tuple[str, ...], key, null, relaxed) -> str:
     meta = model._meta
     sets = ", ".join(f"{_quote(meta.get_field(name).column)} = %s" for name in names)
     where = _where_sql(model, key, null)
-    return f"UPDATE {_quote(meta.db_table)} SET {sets} WHERE {where}"  # noqa: S608
+    sql = f"UPDATE {_quote(meta.db_table)} SET {sets}"  # noqa: S608
+    if relaxed:
+        sql = f"WITH {RELAXED} {sql} FROM relaxed"
+    return f"{sql} WHERE {where}"
 
 
 @functools.cache

@@ -24,7 +24,7 @@ def test_the_delivery_sweep_reads_an_events_inbox_rows_by_index_not_the_whole_in
         cursor.execute(
             "INSERT INTO inbox (subscriber, event_id, outcome, error, processed_at) "
             "SELECT s, gen_random_uuid(), 'applied', '', now() "
-            "FROM generate_series(1, 5000), unnest(ARRAY['probe.a', 'probe.b']) s"
+            "FROM generate_series(1, 20000), unnest(ARRAY['probe.a', 'probe.b']) s"
         )
         cursor.execute("ANALYZE inbox")
     # The query confirm_deliveries makes, for a sweep's worth of events.

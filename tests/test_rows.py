@@ -226,3 +226,58 @@ def test_select_where_reads_the_matching_rows_in_key_order_as_the_orm_does(new_c
     for entry, stored in zip(found, orm, strict=True):
         for field in CaseTimeline._meta.concrete_fields:
             assert getattr(entry, field.attname) == getattr(stored, field.attname), field.name
+
+
+def _synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+def _event(**fields) -> Outbox:
+    return rows.insert(Outbox(type="evt.test", subject="s", source="urn:t", data={}, **fields))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bookkeeping_update_alone_commits_without_waiting_for_the_flush():
+    event = _event()
+
+    with CaptureQueriesContext(connection) as queries:
+        changed = rows.update_where(
+            Outbox, {"claimed_by": "relay-1"}, {"seq": event.seq}, bookkeeping=True
+        )
+
+    assert changed == 1
+    assert Outbox.objects.get(seq=event.seq).claimed_by == "relay-1"
+    assert "set_config('synchronous_commit', 'off', true)" in queries[0]["sql"]
+    assert _synchronous_commit() == "on"  # for that statement only, not the session
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bookkeeping_update_in_a_transaction_leaves_the_transaction_durable():
+    with transaction.atomic():
+        event = _event()
+        with CaptureQueriesContext(connection) as queries:
+            rows.update_where(
+                Outbox, {"claimed_by": "relay-1"}, {"seq": event.seq}, bookkeeping=True
+            )
+        # The event inserted beside it must still commit durably.
+        assert _synchronous_commit() == "on"
+    assert "set_config" not in queries[0]["sql"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_relay_claim_alone_is_relaxed_and_in_a_transaction_is_not():
+    from apps.cases import relay
+
+    _event()
+    with CaptureQueriesContext(connection) as alone:
+        relay.relay_once(limit=1)
+    _event()
+    with transaction.atomic(), CaptureQueriesContext(connection) as inside:
+        relay.relay_once(limit=1)
+        assert _synchronous_commit() == "on"
+
+    claim = [q["sql"] for q in alone if "claimed_until" in q["sql"]][0]
+    assert "set_config('synchronous_commit', 'off', true)" in claim
+    assert not any("set_config" in q["sql"] for q in inside)

@@ -43,9 +43,12 @@ log = logging.getLogger(__name__)
 # rows of such a case are given back. The check reads the statement's snapshot, in which
 # the claimed rows are still unpublished, so it leaves them out by seq (and reads only the
 # case's unpublished rows, through outbox_unpublished_subject_idx).
+# Its commit does not wait for the WAL flush when it runs alone (aiops.rows.relaxed_commit):
+# a lease lost in a crash only lets another relay claim the rows again.
 CLAIM = """
-WITH claimed AS (
+WITH {relaxed} claimed AS (
     UPDATE outbox SET claimed_until = %(until)s, claimed_by = %(me)s, attempts = attempts + 1
+    {from_relaxed}
     WHERE seq IN (
         SELECT c.seq FROM outbox c
         WHERE c.published_at IS NULL AND (c.claimed_until IS NULL OR c.claimed_until < %(now)s)
@@ -168,7 +171,10 @@ def relay_once(
     me = relay_id()
     now = timezone.now()
     until = now + timedelta(seconds=settings.OUTBOX_CLAIM_SECONDS)
+    relaxed = aiops_rows.relaxed_commit()
     claim = CLAIM.format(
+        relaxed=f"{aiops_rows.RELAXED}," if relaxed else "",
+        from_relaxed="FROM relaxed" if relaxed else "",
         only="AND c.seq = ANY(%(only)s)" if only is not None else "",
         columns=aiops_rows.columns(Outbox),
     )
@@ -182,7 +188,10 @@ def relay_once(
     if blocked:
         given_back = [row.seq for row in rows if row.subject in blocked]
         aiops_rows.update_where(
-            Outbox, {"claimed_until": None, "claimed_by": ""}, {"seq": given_back, "claimed_by": me}
+            Outbox,
+            {"claimed_until": None, "claimed_by": ""},
+            {"seq": given_back, "claimed_by": me},
+            bookkeeping=True,
         )
         rows = [row for row in rows if row.subject not in blocked]
         # Another relay's claim of an earlier event was not yet committed when this one
@@ -219,10 +228,13 @@ def relay_once(
             continue
         published.append(row.seq)
     if published:
+        # Bookkeeping (aiops.rows.relaxed_commit): a mark lost in a crash sends the rows
+        # again, the inbox skips what was applied and NATS what it has (Nats-Msg-Id).
         aiops_rows.update_where(
             Outbox,
             {"published_at": timezone.now(), "last_error": ""},
             {"seq": published, "claimed_by": me},
+            bookkeeping=True,
         )
         metrics.outbox_published_total.inc(len(published))
     return len(published)
