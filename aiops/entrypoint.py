@@ -59,7 +59,7 @@ def argv_for(role: str, env: Mapping[str, str]) -> list[str]:
             "gunicorn",
             "aiops.wsgi:application",
             f"--bind={bind}:{env.get('PORT', '8000')}",
-            f"--workers={env.get('WEB_CONCURRENCY', '2')}",
+            f"--workers={env.get('WEB_CONCURRENCY', '4')}",
             "--access-logfile=-",
             "--graceful-timeout=10",
             # Nothing uses gunicorn's control socket; it would need a writable $HOME.

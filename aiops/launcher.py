@@ -63,7 +63,9 @@ def children() -> dict[str, list[str]]:
             os.path.join(bin_dir, "gunicorn"),
             "aiops.wsgi:application",
             f"--bind={bind}:{port}",
-            f"--workers={os.environ.get('WEB_CONCURRENCY', '2')}",
+            # Sync workers wait on the database while the cores have work: on 2 cores, 4 held
+            # a steady 200 transitions/s at p99 25 ms where 2 queued them (p99 350 ms; 6: 84).
+            f"--workers={os.environ.get('WEB_CONCURRENCY', '4')}",
             "--access-logfile=-",
             "--graceful-timeout=10",
         ],

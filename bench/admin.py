@@ -160,7 +160,7 @@ def main() -> None:
         "admin",
         "## Operator admin pages at 10,000 cases (`make bench-admin`)\n\n"
         f"{CASES:,} cases (every state), {CASES * ROWS_PER_CASE:,} timeline rows, 2,000 "
-        "findings, seeded set-based; `make run`'s processes (gunicorn 2 workers); one signed-in "
+        "findings, seeded set-based; `make run`'s processes (gunicorn 4 workers); one signed-in "
         f"admin, {REQUESTS} sequential requests per page after {WARMUP} warm-up ones. The "
         f"machine's 1-minute load average was {load:.1f} when timing began (other work shares "
         "its 2 cores): compare pages within one run, and each with the floor.\n\n"

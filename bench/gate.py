@@ -2,7 +2,7 @@
 
 Each case waits at the gate with a restart plan (staging, auto-approved by the seeded
 policy; autopilot set to manual for the bench, so the gate waits for the POST). The clock
-starts before POST /gate/eval (gunicorn, 2 workers) and stops when the bench sees the case
+starts before POST /gate/eval (gunicorn, 4 workers) and stops when the bench sees the case
 in EXECUTING in the database: the approval commits, the outbox relay (kicked on commit, a
 real Celery worker on the embedded Redis) delivers evt.gate.decision.v1 to the
 Orchestrator's subscriber, which fires gate_approved. Cases go one at a time; CASES per run,
@@ -160,7 +160,7 @@ def write_report(runs: list[dict]) -> None:
         "## Gate: `/gate/eval` → EXECUTING (`make bench-gate`)\n\n"
         f"{CASES} staging cases per run, one at a time, each waiting at the gate with a restart "
         "plan that the seeded policy auto-approves. The clock runs from sending "
-        "`POST /gate/eval` (gunicorn, 2 workers) until the bench reads the case in EXECUTING "
+        "`POST /gate/eval` (gunicorn, 4 workers) until the bench reads the case in EXECUTING "
         "from PostgreSQL: decision + `plan_approved` commit, the relay (kicked on commit, one "
         "Celery worker, concurrency 2, embedded Redis) delivers `evt.gate.decision.v1`, the "
         f"Orchestrator fires `gate_approved`. After 10 warm-up cases; median of {RUNS} runs.\n\n"

@@ -165,7 +165,7 @@ def report(ingest: dict, copy: dict, healthz: dict) -> None:
     lines = [
         f"## Metric ingestion (`make bench-ingest`){' — ' + TITLE if TITLE else ''}",
         "",
-        f"POST /ingest/metrics against `make run`'s processes (`runplatform`: gunicorn with 2 "
+        f"POST /ingest/metrics against `make run`'s processes (`runplatform`: gunicorn with 4 "
         f"sync workers, the Celery pools, beat; its settings and log level), {CLIENTS} client "
         f"processes, {BATCH}-point batches of new series-minutes, {REQUESTS} requests per run, "
         f"median of {RUNS} runs. The database floor sends the same points through bare "

@@ -147,7 +147,7 @@ def main() -> None:
     lines = [
         "## Unattended loop, create → CLOSED (`make bench-loop`)",
         "",
-        "On the processes `make run` starts (gunicorn with 2 workers, the control and "
+        "On the processes `make run` starts (gunicorn with 4 workers, the control and "
         "execution pools of 2 prefork processes each, the embedding worker, beat, INFO "
         "logs), over HTTP. One "
         "`POST /case/create` with the restart template in staging (autopilot low_risk), then "

@@ -263,7 +263,7 @@ def report(results: list[dict]) -> None:
         "",
         f"PATCH /case/{{id}}/transition (resume, then park, on random seeded cases) due at a "
         f"steady {RATE:.0f} requests/s for {SECONDS:.0f} s, against `make run`'s processes "
-        f"(gunicorn with 2 sync workers, the Celery pools, beat); latency from each request's "
+        f"(gunicorn with 4 sync workers, the Celery pools, beat); latency from each request's "
         f"due time, so a backlog counts (coordinated omission accounted for). Floor: GET "
         f"/healthz on the same schedule. Cases seeded set-based (INSERT … SELECT "
         f"generate_series, 10 timeline rows and 1 delivered outbox row each, a data dir per "
