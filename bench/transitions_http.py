@@ -241,6 +241,7 @@ def main() -> dict:
                 seconds = seed(conn, size)
                 cases = targets(conn, total // 2)
                 transitions_run(platform, platform.token, cases[:50], 100)  # warm the workers
+                platform.wait_idle()  # the warm-up's relay runs and deliveries done first
                 result = {
                     "size": conn.execute("SELECT count(*) FROM ops_case").fetchone()[0],
                     "seed_s": seconds,
