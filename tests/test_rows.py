@@ -278,6 +278,6 @@ def test_a_relay_claim_alone_is_relaxed_and_in_a_transaction_is_not():
         relay.relay_once(limit=1)
         assert _synchronous_commit() == "on"
 
-    claim = [q["sql"] for q in alone if "claimed_until" in q["sql"]][0]
+    claim = next(q["sql"] for q in alone if "claimed_until" in q["sql"])
     assert "set_config('synchronous_commit', 'off', true)" in claim
     assert not any("set_config" in q["sql"] for q in inside)
