@@ -111,8 +111,18 @@ def test_the_loop_survives_workers_killed_every_few_seconds(operator, settings):
             OpsCase.objects.filter(pk__in=cases).exclude(state__in=(wf.CLOSED, wf.PARKED)).count()
         )
 
+    def every_worker_killed() -> bool:
+        return set(kills) >= set(workers)
+
     try:
-        for n in range(CASES):
+        # At least CASES cases, and cases keep arriving until each worker has been killed
+        # with work in flight: a loop faster than the kill interval would otherwise end
+        # before the first kill and prove nothing.
+        for n in itertools.count():
+            if n >= CASES and every_worker_killed():
+                break
+            if n >= 10 * CASES:
+                pytest.fail(f"{len(cases)} cases opened and a worker still not killed: {kills}")
             if n >= IN_FLIGHT:
                 support.wait_for(
                     lambda: open_cases() < IN_FLIGHT,
@@ -140,8 +150,9 @@ def test_the_loop_survives_workers_killed_every_few_seconds(operator, settings):
         support.purge_broker()
 
     states = dict(OpsCase.objects.filter(pk__in=cases).values_list("state").annotate(n=Count("id")))
-    print(f"soak: {CASES} cases ({IN_FLIGHT} at a time), {len(kills)} kills, {states}")
-    assert kills, "no worker was killed"
+    print(f"soak: {len(cases)} cases ({IN_FLIGHT} at a time), {len(kills)} kills, {states}")
+    assert every_worker_killed(), kills
+    assert sum(states.values()) == len(cases)
     for case in OpsCase.objects.filter(pk__in=cases, state=wf.PARKED):
         assert case.timeline.filter(to_state=wf.PARKED).exclude(reason="").exists(), case.pk
     # One run per case, and each step carried out to success at most once.
