@@ -43,6 +43,15 @@ def _serve_metrics(**kwargs) -> None:
     start_http_server(settings.WORKER_METRICS_PORT, registry=registry)
 
 
+@signals.worker_process_init.connect
+def _freeze_heap(**kwargs) -> None:
+    """Each pool process, once forked with every task module loaded: no full collection
+    walks the start-up heap in the middle of a task (aiops.warm)."""
+    from aiops import warm
+
+    warm.freeze()
+
+
 @signals.task_prerun.connect
 def _check_database_connection(task=None, **kwargs) -> None:
     """Before each task, as before each request: drop a connection that is past
