@@ -412,10 +412,6 @@ OUTBOX_REDELIVER_SECONDS = env_int("AIOPS_OUTBOX_REDELIVER_SECONDS", 60)
 # AIOPS_OUTBOX_KICK_TTL_MS: writers skip queueing a relay run while one is queued and not
 # started (at most this long).
 OUTBOX_KICK_TTL_MS = env_int("AIOPS_OUTBOX_KICK_TTL_MS", 2000)
-# AIOPS_OUTBOX_RELAY_HOLD_MS: writers skip queueing a relay run while one runs and will look
-# again, for at most this long; after it, a relay still busy (a slow delivery applied in its
-# run) gets another run beside it for newer events.
-OUTBOX_RELAY_HOLD_MS = env_int("AIOPS_OUTBOX_RELAY_HOLD_MS", 100)
 # AIOPS_OUTBOX_RELAY_INLINE: the process that commits events relays them itself, at once
 # after the commit (queueing their deliveries), instead of queueing a relay run for them; the
 # relay run stays the fallback. Off by default: it saves a Celery hop per event but adds the

@@ -18,7 +18,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 DELIVER_MANY = "apps.cases.tasks.deliver_events"
 DELIVER_ONE = "apps.cases.tasks.deliver_event"
-RELAY = "apps.cases.tasks.relay_outbox"
 
 
 @pytest.fixture(autouse=True)
@@ -40,17 +39,6 @@ def applied() -> list[tuple[str, str]]:
 
 def tasks() -> list[str]:
     return [name for name, _ in queued()]
-
-
-def relay_in_background_while_it_applies(earlier: str) -> threading.Thread:
-    run = threading.Thread(target=lambda: (relay_outbox.apply(), connection.close()))
-    run.start()
-    wait_for(
-        lambda: Outbox.objects.filter(event_id=earlier, claimed_until__isnull=False).exists(),
-        timeout=10,
-        what="the relay run to claim the earlier event",
-    )
-    return run
 
 
 def test_a_relay_run_applies_a_batch_that_is_not_full_and_queues_no_delivery_task():
@@ -101,7 +89,13 @@ def test_a_delivery_failing_in_the_relay_is_retried_alone_and_the_rest_are_appli
 def test_a_later_event_of_a_case_another_relay_holds_is_left_to_that_relay_s_run():
     (earlier,) = emit("case-a", sleep=0.5)  # each of its two deliveries takes 0.5 s
     purge_broker()
-    run = relay_in_background_while_it_applies(earlier)
+    run = threading.Thread(target=lambda: (relay_outbox.apply(), connection.close()))
+    run.start()
+    wait_for(
+        lambda: Outbox.objects.filter(event_id=earlier, claimed_until__isnull=False).exists(),
+        timeout=10,
+        what="the relay run to claim the earlier event",
+    )
     (later,) = emit("case-a")
 
     taken = relay_once()  # a second relay, racing the first, while it applies
@@ -124,7 +118,7 @@ def test_a_relay_that_gives_a_later_event_back_queues_a_relay_run_for_it():
 
     assert relay_once(only=[Outbox.objects.get(event_id=later).seq]) == 0
 
-    assert tasks() == [RELAY]
+    assert tasks() == ["apps.cases.tasks.relay_outbox"]
     assert Outbox.objects.get(event_id=later).claimed_by == ""
 
 
@@ -140,41 +134,3 @@ def test_events_a_relay_run_s_own_deliveries_commit_are_taken_by_it_without_a_ru
     assert "evt.plan.proposed.v1" in events  # four hand-offs, each committed by a delivery
     assert not Outbox.objects.filter(published_at__isnull=True).exists()
     assert "apps.cases.tasks.relay_outbox" not in tasks()
-
-
-def test_a_writer_that_commits_while_a_relay_runs_queues_no_run_and_that_run_takes_its_event(
-    settings,
-):
-    settings.OUTBOX_RELAY_HOLD_MS = 60_000
-    (earlier,) = emit("case-a", sleep=0.3)
-    purge_broker()
-    run = relay_in_background_while_it_applies(earlier)
-
-    (later,) = emit("case-b")  # its commit's kick finds the flag the running relay holds
-
-    assert tasks() == []
-    run.join(timeout=30)
-    assert sorted(applied()) == sorted(
-        [(sub, e) for e in (earlier, later) for sub in ("probe.a", "probe.b")]
-    )
-    assert not Outbox.objects.filter(published_at__isnull=True).exists()
-
-
-def test_a_writer_that_commits_after_a_busy_relay_s_hold_expired_queues_a_run(settings):
-    settings.OUTBOX_RELAY_HOLD_MS = 1
-    (earlier,) = emit("case-a", sleep=0.3)
-    purge_broker()
-    run = relay_in_background_while_it_applies(earlier)
-
-    emit("case-b")
-
-    assert tasks() == [RELAY]
-    run.join(timeout=30)
-
-
-def test_a_relay_run_lets_go_of_the_flag_when_it_is_done_so_the_next_commit_queues_a_run():
-    relay_outbox.apply()  # nothing to relay
-
-    emit("case-a")
-
-    assert tasks() == [RELAY]

@@ -105,14 +105,10 @@ def kicks_deferred() -> Iterator[list]:
 
 
 def request_relay() -> None:
-    """Queue a relay run unless one is queued and has not started yet, or is running and
-    will look again (called after commit).
+    """Queue a relay run unless one is queued and has not started yet (called after commit).
 
-    The flag says so: set here when this writer queues a run, held by a running relay
-    (relay_holding) and let go before its last look (relay_letting_go), so an event
-    committed while the flag was set is claimed by a look that comes after. Its expiry
-    covers a relay task that was lost, and lets a relay busy for longer than
-    OUTBOX_RELAY_HOLD_MS have company.
+    A relay clears the flag before it claims rows, so an event committed while the flag was
+    set is claimed by that relay; the flag's short expiry covers a relay task that was lost.
     """
     import redis
 
@@ -131,21 +127,7 @@ def request_relay() -> None:
         relay_outbox.delay()
 
 
-def relay_holding() -> None:
-    """A relay run takes the kick flag while it looks: writers that commit meanwhile queue
-    no run of their own (at 200 transitions/s, a third of the runs they queued found
-    nothing: the run before had claimed their events)."""
-    import redis
-
-    try:
-        _redis().set(KICK_KEY, "running", px=settings.OUTBOX_RELAY_HOLD_MS)
-    except redis.RedisError:
-        log.warning("relay: could not take the kick flag; writers queue runs of their own")
-
-
-def relay_letting_go() -> None:
-    """Before a relay run's last look: from here on writers queue a run again, and what
-    they committed while the flag was held is seen by that look."""
+def relay_starting() -> None:
     import redis
 
     try:

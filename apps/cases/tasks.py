@@ -15,10 +15,9 @@ log = logging.getLogger(__name__)
 def relay_outbox() -> int:
     """Drain the outbox (kicked on commit, swept by beat): batches until one comes back
     short, or, when it applies deliveries itself (settings.OUTBOX_RELAY_APPLIES), empty."""
+    relay.relay_starting()
     applying = settings.OUTBOX_RELAY_APPLIES
     total = 0
-    relay.relay_holding()
-    holding = True
     with relay.kicks_deferred() as kicks:
         while True:
             kicks.clear()
@@ -28,17 +27,8 @@ def relay_outbox() -> int:
             # the events those deliveries committed, and a later event of one of its cases
             # that waited for it (per-case order), are taken here, with no relay run of
             # their own.
-            if count and (applying or count == settings.OUTBOX_BATCH_SIZE):
-                if not holding:
-                    relay.relay_holding()
-                    holding = True
-                continue
-            if not holding:
+            if count == 0 or (count < settings.OUTBOX_BATCH_SIZE and not applying):
                 break
-            # Writers queued no run while the flag was held: let it go, then look once more
-            # for what they committed before.
-            relay.relay_letting_go()
-            holding = False
     if kicks:  # the last look committed events, or gave some back: a run for them
         relay.request_relay()
     if first_in_window("confirm-deliveries", 1):
