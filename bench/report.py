@@ -30,6 +30,24 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def cpu_times() -> tuple[int, int] | None:
+    """(busy, total) jiffies of all cores since boot (Linux /proc/stat), or None elsewhere."""
+    try:
+        line = Path("/proc/stat").read_text().split("\n", 1)[0]
+        fields = [int(f) for f in line.split()[1:9]]  # guest time is counted in user already
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    """The share of the machine's cores that were busy between two cpu_times() readings."""
+    if before is None or after is None or after[1] == before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
+
+
 def machine() -> str:
     import os
 

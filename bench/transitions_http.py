@@ -29,7 +29,7 @@ import requests
 
 from aiops import embedded
 from bench.platform import ROOT, Platform
-from bench.report import percentile, write_section
+from bench.report import busy_share, cpu_times, percentile, write_section
 
 RATE = float(os.environ.get("BENCH_RATE", "200"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
@@ -167,7 +167,7 @@ def open_loop(send, total: int) -> dict:
                     failures.append(problem)
 
     threads = [threading.Thread(target=sender) for _ in range(SENDERS)]
-    cpu = time.process_time()
+    cpu, cores = time.process_time(), cpu_times()
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -175,6 +175,8 @@ def open_loop(send, total: int) -> dict:
     wall = time.perf_counter() - start
     return {
         "client_cpu_ms": (time.process_time() - cpu) / total * 1000,
+        # How full the machine was: at a share near 1 the p99 is the run queue's.
+        "busy": busy_share(cores, cpu_times()),
         "rate": total / wall,
         "p50": percentile(latencies, 50) * 1000,
         "p99": percentile(latencies, 99) * 1000,
@@ -258,6 +260,10 @@ def main() -> dict:
     return results
 
 
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f} %"
+
+
 def report(results: list[dict]) -> None:
     lines = [
         "## Case transitions over HTTP, open loop (`make bench-transitions`)",
@@ -271,11 +277,12 @@ def report(results: list[dict]) -> None:
         f"size; `seeding s` is the time to seed what an earlier run had not), in the "
         f"environment `bench`, which the gate policy does not name: manual autopilot, so a "
         f"resume into PLANNING asks the Planner for nothing and the bench measures the "
-        f"transition, not the loop.",
+        f"transition, not the loop. `cores busy`: the share of all the machine's cores in "
+        f"use during the run (/proc/stat), client and platform together.",
         "",
         "| cases | tables | seeding s | path | achieved req/s | p50 ms | p99 ms | max ms | "
-        "failed | client CPU ms/request |",
-        "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|",
+        "failed | client CPU ms/request | cores busy |",
+        "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         for label, key in (("PATCH transition", "http"), ("floor: GET /healthz", "healthz")):
@@ -283,7 +290,7 @@ def report(results: list[dict]) -> None:
             lines.append(
                 f"| {r['size']:,} | {r['tables']} | {r['seed_s']:.0f} | {label} | "
                 f"{m['rate']:.0f} | {m['p50']:.1f} | {m['p99']:.1f} | {m['max']:.0f} | "
-                f"{len(m['failures'])} | {m['client_cpu_ms']:.2f} |"
+                f"{len(m['failures'])} | {m['client_cpu_ms']:.2f} | {_share(m['busy'])} |"
             )
     lines += [
         "",
