@@ -277,8 +277,10 @@ def report(results: list[dict]) -> None:
         f"size; `seeding s` is the time to seed what an earlier run had not), in the "
         f"environment `bench`, which the gate policy does not name: manual autopilot, so a "
         f"resume into PLANNING asks the Planner for nothing and the bench measures the "
-        f"transition, not the loop. `cores busy`: the share of all the machine's cores in "
-        f"use during the run (/proc/stat), client and platform together.",
+        f"transition, not the loop. Its event reaches no subscriber (stored delivered, no "
+        f"relay run); a park's reaches three, through a relay run. `cores busy`: the share "
+        f"of all the machine's cores in use during the run (/proc/stat), client and "
+        f"platform together.",
         "",
         "| cases | tables | seeding s | path | achieved req/s | p50 ms | p99 ms | max ms | "
         "failed | client CPU ms/request | cores busy |",

@@ -5,6 +5,7 @@ from django.db import transaction
 
 from apps.cases.models import CaseTimeline, Inbox, OpsCase, Outbox
 from apps.cases.relay import relay_once
+from apps.cases.services import case_transition
 from tests.probe.handlers import Probe
 from tests.probe.models import ProbeApplication
 from tests.support import broker_idle, purge_broker, swept, wait_for
@@ -145,15 +146,29 @@ def test_a_transition_is_sent_only_to_the_subscribers_that_want_its_states():
     assert wanting("VERIFYING", "CLOSED") == {"gate.blast_radius", "kb.archive_case", "notify.case"}
 
 
-def test_an_event_no_subscriber_wants_is_marked_delivered_without_a_delivery(operator):
-    from apps.cases.relay import confirm_deliveries
+def test_an_event_no_subscriber_wants_is_stored_delivered_and_queues_no_relay_run(operator):
+    """The creation's transition (into NEW) interests no module: the relay would judge the
+    same `when` on the same data and only mark it delivered, so it is stored so."""
     from tests import factories
 
-    factories.new_case(operator, title="nobody listens to its creation")
-    assert relay_once() == 1
-    _published_long_ago()
-    assert confirm_deliveries() == {"delivered": 1, "resent": 0}
+    purge_broker()
+    case = factories.new_case(operator, title="nobody listens to its creation")
+    row = Outbox.objects.get(subject=str(case.pk))
+    assert row.published_at is not None and row.delivered_at == row.published_at
+    assert relay_once() == 0
+    assert broker_idle()  # no relay run was queued for it
     assert not Inbox.objects.exists()
+
+
+def test_an_event_one_subscriber_wants_waits_for_the_relay(operator):
+    from tests import factories
+
+    purge_broker()
+    case = factories.new_case(operator, title="parked at once")
+    case_transition(case_id=case.pk, event="park", actor="op", reason="not now")
+    waiting = Outbox.objects.filter(subject=str(case.pk), published_at__isnull=True)
+    assert [row.data["to_state"] for row in waiting] == ["PARKED"]
+    assert not broker_idle()  # the commit queued a relay run for it
     purge_broker()
 
 

@@ -236,9 +236,11 @@ def emit(*, type: str, subject: str, data: dict, source: str = "") -> Outbox:
     """Write one event to the outbox in the caller's transaction; kick the relay on commit."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("emit() must run inside the producer's transaction")
-    # An event no sink takes (no subscriber, no NATS) is recorded as delivered at once: the
-    # relay would only mark it so, one Celery task later (per executor step, say).
-    now = None if settings.NATS_URL or subscribers_for(type) else timezone.now()
+    # An event no sink takes (no NATS, and no subscriber that wants it: the relay judges the
+    # same `when` on the same data) is recorded as delivered at once. The relay would only
+    # mark it so, one relay run later: every executor step result, and every transition no
+    # module acts on (into PLANNING, EXECUTING, VERIFYING).
+    now = None if settings.NATS_URL or subscribers_for(type, data) else timezone.now()
     row = rows.insert(
         Outbox(
             type=type,
