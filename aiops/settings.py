@@ -201,7 +201,7 @@ REDIS_URL = env("REDIS_URL") or embedded.redis_url(DATA_DIR)
 # spells the embedded server's unix socket unix://, kombu redis+socket://.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "aiops.cache.RedisCache",  # Django's, one redis-py client per pool
         "LOCATION": REDIS_URL.replace("redis+socket://", "unix://", 1),
         "KEY_PREFIX": "aiops-cache",
         # A Redis that is down or unreachable must cost a request a second, not hang it.

@@ -12,7 +12,8 @@ seeded set-based in PostgreSQL (INSERT … SELECT generate_series): each went cr
 start_analysis → analysis_done → (park, resume) x 3 → park, so it is PARKED at version 10 with
 10 timeline rows and the outbox row of its last event (published and delivered, as the
 relay leaves it; delivered rows are what outbox retention deletes, so the table stays
-small). The bench then resumes and parks TARGETS random cases. After each size the hot
+small). The bench then resumes random PARKED cases and parks each again a second later
+(`schedule`), the two interleaved. After each size the hot
 queries are shown with EXPLAIN (ANALYZE, BUFFERS), inside a rolled-back transaction.
 Written to docs/BENCHMARKS.md (section transitions-http).
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
 import psycopg
@@ -37,6 +39,7 @@ SMALL = int(os.environ.get("BENCH_CASES_SMALL", "10000"))
 LARGE = int(os.environ.get("BENCH_CASES_LARGE", "1000000"))
 CHUNK = 100_000  # cases per seeding statement (and commit)
 SENDERS = 64
+WARM = 100  # cases the warm-up resumes (and parks)
 DATA_ROOT = Path(os.environ.get("AIOPS_DATA_DIR", str(ROOT / "var" / "bench")))
 
 
@@ -185,14 +188,35 @@ def open_loop(send, total: int) -> dict:
     }
 
 
-def transitions_run(platform: Platform, token: str, cases: list[str], total: int) -> dict:
+def schedule(cases: list[str], total: int, lag: int) -> list[tuple[str, str]]:
+    """(case, event) for each request: resumes and parks alternate, each park on the case
+    resumed `lag` requests earlier (a second at RATE, so that resume has been answered).
+
+    A steady load mixes them; all resumes and then all parks would measure each alone, and
+    a park costs about twice a resume (its event reaches three subscribers, a resume's none).
+    """
+    fresh, resumed, plan = iter(cases), deque(), []
+    for i in range(total):
+        if i % 2 and resumed and resumed[0][1] <= i - lag:
+            plan.append((resumed.popleft()[0], "park"))
+            continue
+        case = next(fresh, None)
+        if case is None:
+            raise ValueError(f"{len(cases)} cases are too few for {total} requests")
+        resumed.append((case, i))
+        plan.append((case, "resume"))
+    return plan
+
+
+def transitions_run(
+    platform: Platform, token: str, cases: list[str], total: int, lag: int = int(RATE)
+) -> dict:
     headers = {"Authorization": f"Token {token}"}
+    plan = schedule(cases, total, lag)
 
     def send(session, i):
-        case = cases[i % len(cases)]
-        # Seeded PARKED: the first visit resumes, the second parks again.
-        body = {"event": "resume"} if (i // len(cases)) % 2 == 0 else {"event": "park"}
-        body.setdefault("reason", "bench" if body["event"] == "park" else "")
+        case, event = plan[i]
+        body = {"event": event, "reason": "bench" if event == "park" else ""}
         response = session.patch(
             f"{platform.base}/case/{case}/transition", json=body, headers=headers, timeout=30
         )
@@ -241,14 +265,16 @@ def main() -> dict:
             with connect(data_dir(size)) as conn:
                 conn.autocommit = True
                 seconds = seed(conn, size)
-                cases = targets(conn, total // 2)
-                transitions_run(platform, platform.token, cases[:50], 100)  # warm the workers
+                # Resumes: half the requests, plus the first second's (no parks yet).
+                cases = targets(conn, WARM + total // 2 + int(RATE))
+                # Warm the workers: 100 requests on their own cases, parks among them.
+                transitions_run(platform, platform.token, cases[:WARM], 100, lag=20)
                 platform.wait_idle()  # the warm-up's relay runs and deliveries done first
                 result = {
                     "size": conn.execute("SELECT count(*) FROM ops_case").fetchone()[0],
                     "seed_s": seconds,
                     "tables": sizes(conn),
-                    "http": transitions_run(platform, platform.token, cases[50:], total),
+                    "http": transitions_run(platform, platform.token, cases[WARM:], total),
                     "healthz": healthz_run(platform, total),
                     "plans": explain(conn, cases[0], platform.token[:15]),
                 }
@@ -268,7 +294,8 @@ def report(results: list[dict]) -> None:
     lines = [
         "## Case transitions over HTTP, open loop (`make bench-transitions`)",
         "",
-        f"PATCH /case/{{id}}/transition (resume, then park, on random seeded cases) due at a "
+        f"PATCH /case/{{id}}/transition (resumes of random seeded cases interleaved with parks "
+        f"of the cases resumed a second earlier) due at a "
         f"steady {RATE:.0f} requests/s for {SECONDS:.0f} s, against `make run`'s processes "
         f"(gunicorn with 4 sync workers, the Celery pools, beat); latency from each request's "
         f"due time, so a backlog counts (coordinated omission accounted for). Floor: GET "

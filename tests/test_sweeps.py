@@ -26,7 +26,7 @@ def test_windows_of_different_sweeps_are_apart():
 @override_settings(
     CACHES={
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "aiops.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens: Redis is down
             "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
         }
