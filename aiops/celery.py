@@ -4,6 +4,7 @@ Importing it starts nothing. A worker or beat process prepares itself (aiops.boo
 Celery asks it to import its task modules, just before Celery's Django fixup sets Django up.
 """
 
+import logging
 import os
 import time
 
@@ -21,6 +22,27 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aiops.settings")
 @signals.import_modules.connect
 def _prepare_process(**kwargs) -> None:
     bootstrap.prepare()
+
+
+# The relay's own task runs once per commit that wrote an event a subscriber wants, a
+# hundred times a second under load; Celery's "received" and "succeeded" lines for it were
+# most of the worker log, and hid the lines about work. Its failures are still logged
+# (ERROR), and what it relays is counted (outbox_published_total).
+QUIET_TASKS = frozenset({"apps.cases.tasks.relay_outbox"})
+
+
+class _QuietTasks(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args  # Celery logs these lines with a dict: the task's name and id
+        return not (
+            record.levelno == logging.INFO
+            and isinstance(args, dict)
+            and args.get("name") in QUIET_TASKS
+        )
+
+
+for _logger in ("celery.app.trace", "celery.worker.strategy"):
+    logging.getLogger(_logger).addFilter(_QuietTasks())
 
 
 @signals.worker_init.connect
