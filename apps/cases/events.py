@@ -280,7 +280,9 @@ class _Kick:
 class When:
     """Which events of its types a subscriber wants, judged on the event's data before a
     delivery is queued. Most subscribers of a case transition care about one or two states;
-    each delivery is a broker message and a transaction, so the rest are not sent at all."""
+    each delivery is a broker message and a transaction, so the rest are not sent at all.
+    The test must read the data alone: the writer judges it too (`emit`), and stores an event
+    no subscriber wants as already delivered."""
 
     def __init__(self, label: str, test: Callable[[dict], bool]):
         self.label, self.test = label, test
