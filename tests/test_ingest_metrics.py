@@ -1,11 +1,13 @@
 """POST /ingest/metrics: batch upsert into metric_1m, per-point errors, auth."""
 
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -13,7 +15,7 @@ from rest_framework.test import APIClient
 from apps.sensor.models import Metric1m, MetricSeries
 from apps.sensor.points import Point
 from apps.sensor.services import metrics_expire, metrics_upsert
-from apps.sensor.staging import canonical_labels, series_id
+from apps.sensor.staging import MERGE_SERIES, STAGING, canonical_labels, series_id
 from tests.conftest import client_for, make_user
 
 pytestmark = pytest.mark.django_db
@@ -183,6 +185,22 @@ def test_a_series_colliding_with_a_stored_one_is_refused_with_409_and_nothing_st
     ]
     assert Metric1m.objects.count() == 0
     assert list(MetricSeries.objects.values_list("service", flat=True)) == ["payments"]
+
+
+def test_the_collision_check_looks_each_series_up_by_key_while_the_table_has_no_statistics():
+    # 20,000 stored series nobody has analyzed (a new install, or a TRUNCATE): the check once
+    # got a hash join over every stored series, for every batch.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO metric_series (id, service, metric, labels) "
+            "SELECT g, 'checkout', 'm', '{}' FROM generate_series(1, 20000) g"
+        )
+        for statement in STAGING:
+            cursor.execute(statement)
+        cursor.execute("EXPLAIN " + MERGE_SERIES)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Scan using metric_series_pkey" in plan
+    assert not re.search(r"Seq Scan on metric_series(?!_staging)", plan), plan
 
 
 def _store(now, ages, metric="m"):
