@@ -12,8 +12,9 @@ processes (bench.platform), with its floors measured in the same run.
 - client alone: the CPU seconds each client process spent per request, so a reader can
   see that the clients are not what limits the rate.
 The metric tables are emptied first; the runs then add 1.4 million rows (warm-up included).
-Bodies are encoded before the clock starts. Median of RUNS runs, interleaved; written to
-docs/BENCHMARKS.md.
+Each client encodes its bodies, then waits at a barrier for the others; the run's wall time is
+from that start to the last answer, so encoding is never timed. Median of RUNS runs,
+interleaved; written to docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -58,8 +59,24 @@ def points(tag: str, index: int) -> list[dict]:
     ]
 
 
-def http_client(args) -> tuple[list[float], float]:
-    """One client process: its share of requests; (latencies, CPU seconds it used)."""
+# The clients' shared start line (fan_out's pool hands it to each process as it starts).
+_start = None
+
+
+def _share_start(barrier) -> None:
+    global _start
+    _start = barrier
+
+
+def _go() -> float:
+    """Wait for every client to be ready; the moment they all are, on the shared clock."""
+    _start.wait()
+    return time.perf_counter()  # CLOCK_MONOTONIC: one clock for every process
+
+
+def http_client(args) -> tuple[list[float], float, float, float]:
+    """One client process: its share of requests; (latencies, CPU seconds it used, start and
+    end of its requests)."""
     base, token, path, tag, indexes = args
     session = requests.Session()
     session.headers.update({"Authorization": f"Token {token}"})
@@ -69,6 +86,7 @@ def http_client(args) -> tuple[list[float], float]:
         session.headers["Content-Type"] = "application/json"
         bodies = [json.dumps(points(tag, i)).encode() for i in indexes]
         send = [lambda b=b: session.post(base + path, data=b, timeout=30) for b in bodies]
+    started = _go()
     cpu0 = time.process_time()
     latencies = []
     for one in send:
@@ -77,10 +95,10 @@ def http_client(args) -> tuple[list[float], float]:
         latencies.append(time.perf_counter() - t0)
         if response.status_code != 200:
             raise RuntimeError(f"{path}: {response.status_code} {response.text[:300]}")
-    return latencies, time.process_time() - cpu0
+    return latencies, time.process_time() - cpu0, started, time.perf_counter()
 
 
-def copy_client(args) -> tuple[list[float], float]:
+def copy_client(args) -> tuple[list[float], float, float, float]:
     """One floor process: the same points straight into PostgreSQL, one transaction each."""
     conninfo, tag, indexes = args
     batches = []
@@ -91,26 +109,26 @@ def copy_client(args) -> tuple[list[float], float]:
         ]
         batches.append(split(batch))
     latencies = []
-    cpu0 = time.process_time()
     with psycopg.connect(**conninfo) as conn:
+        started = _go()
+        cpu0 = time.process_time()
         for series, rows in batches:
             t0 = time.perf_counter()
             with conn.transaction(), conn.cursor() as cursor:
                 copy_upsert(cursor, series, rows)
             latencies.append(time.perf_counter() - t0)
-    return latencies, time.process_time() - cpu0
+    return latencies, time.process_time() - cpu0, started, time.perf_counter()
 
 
 def fan_out(target, make_args, tag: str) -> dict:
     shares = [list(range(c, REQUESTS, CLIENTS)) for c in range(CLIENTS)]
-    with multiprocessing.get_context("spawn").Pool(CLIENTS) as pool:
-        # Spawned and imported first, so start-up is not timed.
-        pool.map(time.sleep, [0.1] * CLIENTS)
-        started = time.perf_counter()
-        results = pool.map(target, [make_args(tag, share) for share in shares])
-        wall = time.perf_counter() - started
-    latencies = [x for lat, _ in results for x in lat]
-    cpu = sum(c for _, c in results)
+    context = multiprocessing.get_context("spawn")
+    # One task per process: a process waits at the barrier with its task, so none takes two.
+    with context.Pool(CLIENTS, _share_start, (context.Barrier(CLIENTS),)) as pool:
+        results = pool.map(target, [make_args(tag, share) for share in shares], chunksize=1)
+    wall = max(end for *_, end in results) - min(start for *_, start, _ in results)
+    latencies = [x for lat, *_ in results for x in lat]
+    cpu = sum(c for _, c, *_ in results)
     return {
         "points_s": len(latencies) * BATCH / wall,
         "requests_s": len(latencies) / wall,
