@@ -11,6 +11,12 @@ plain kind (strings, a flat string-valued label object, a finite number) passes 
 which remembers each name and timestamp it has seen valid in the batch; anything else goes
 through `_parse_point`, the one place that words the errors, so both paths agree by
 construction.
+
+Faster still, `decode_plain` takes a body of nothing but plain points from its bytes: msgspec
+decodes it into typed points and checks their shapes and lengths in C, the names and
+timestamps go through `_Batch` once each. It accepts a subset of what `parse_points` accepts
+and returns the same points; for anything else it returns None, and the caller decodes the
+body as JSON and asks `parse_points`, which words the errors.
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
+
+import msgspec
 
 NAME = re.compile(r"^[A-Za-z_:][A-Za-z0-9_:.\-]*$")
 MAX_SERVICE, MAX_METRIC = 100, 200
@@ -127,6 +135,71 @@ class _Batch:
                 return None
             self.minutes[ts] = minute
         return minute
+
+
+def _text(min_length: int, max_length: int):
+    return Annotated[str, msgspec.Meta(min_length=min_length, max_length=max_length)]
+
+
+_Service, _Metric = _text(1, MAX_SERVICE), _text(1, MAX_METRIC)
+_Labels = Annotated[
+    dict[_text(1, MAX_LABEL_KEY), _text(0, MAX_LABEL_VALUE)], msgspec.Meta(max_length=MAX_LABELS)
+]
+
+
+class _PlainPoint(msgspec.Struct, forbid_unknown_fields=True):
+    """The shape `_Batch.plain` accepts, for msgspec: names are checked against NAME after (a
+    pattern here would be matched on every point, not once per name)."""
+
+    service: _Service
+    metric: _Metric
+    ts: str | float  # a JSON integer decodes as a float: Unix seconds, exact below 2**53
+    value: float  # the same: JSON integers too, and NaN or the infinities are not JSON
+    labels: _Labels = {}  # msgspec gives each point a dict of its own
+
+
+_PLAIN_BODY = msgspec.json.Decoder(list[_PlainPoint])
+MAX_FLOAT_VALUE = float(MAX_INTEGER)
+
+
+def decode_plain(
+    body: bytes, *, now: datetime, max_points: int, max_future: timedelta, max_age: timedelta
+) -> tuple[list[Point], int] | None:
+    """A UTF-8 JSON body of plain points only → (the points parse_points would return, how
+    many the body held); None for any other body, which the caller must then decode and give
+    to parse_points. `now`, `max_points`, `max_future` and `max_age` are parse_points'."""
+    # An escape may spell NUL or a lone surrogate, which the request's JSON parser refuses
+    # (aiops.parsers); such bodies take that path.
+    if b"\\u" in body:
+        return None
+    try:
+        items = _PLAIN_BODY.decode(body)
+    except msgspec.DecodeError:  # malformed, or not of the plain shape
+        return None
+    if not items or len(items) > max_points:
+        return None
+    batch = _Batch(floor_minute(now - max_age), now + max_future)
+    services, metrics, minutes = batch.services, batch.metrics, batch.minutes
+    points: dict[tuple, Point] = {}
+    # The loop is _Batch.plain's, inlined: it runs once per point.
+    for item in items:
+        service, metric, ts, value = item.service, item.metric, item.ts, item.value
+        # A float this large may have been a JSON integer beyond MAX_INTEGER (rounded to it),
+        # which parse_points refuses: leave it to that path to say.
+        if not -MAX_FLOAT_VALUE < value < MAX_FLOAT_VALUE:
+            return None
+        if service not in services and not batch._known(service, services, MAX_SERVICE):
+            return None
+        if metric not in metrics and not batch._known(metric, metrics, MAX_METRIC):
+            return None
+        minute = minutes.get(ts) or batch._minute(ts)
+        if minute is None:
+            return None
+        labels = item.labels
+        points[(service, metric, tuple(sorted(labels.items())), minute)] = Point(
+            minute, service, metric, labels, value
+        )
+    return list(points.values()), len(items)
 
 
 def _plain_labels(labels) -> bool:

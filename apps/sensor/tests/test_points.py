@@ -1,16 +1,35 @@
 """Validation of ingested metric points (pure)."""
 
+import json
+import random
 from datetime import UTC, datetime, timedelta
 
-from apps.sensor.points import PointError, _parse_point, floor_minute, parse_points
+from apps.sensor.points import PointError, _parse_point, decode_plain, floor_minute, parse_points
 
 NOW = datetime(2026, 11, 27, 12, 0, 30, tzinfo=UTC)
 
 
+LIMITS = {"now": NOW, "max_points": 100, "max_future": timedelta(minutes=5)}
+
+
 def parse(raw):
-    return parse_points(
-        raw, now=NOW, max_points=100, max_future=timedelta(minutes=5), max_age=timedelta(days=14)
-    )
+    return parse_points(raw, **LIMITS, max_age=timedelta(days=14))
+
+
+def decode(body: bytes):
+    return decode_plain(body, **LIMITS, max_age=timedelta(days=14))
+
+
+def agrees(body: bytes) -> bool:
+    """Whether decode_plain took the body (True) or left it (False); where it took it, it
+    returned what parse_points returns for the same JSON, which accepted it."""
+    decoded = decode(body)
+    if decoded is None:
+        return False
+    points, errors = parse(json.loads(body))
+    assert errors == []
+    assert decoded == (points, len(json.loads(body)))
+    return True
 
 
 def point(**overrides):
@@ -135,3 +154,45 @@ def test_plain_and_unusual_points_of_one_batch_all_land():
 def test_a_unix_seconds_timestamp_and_its_iso_text_are_one_minute():
     points, _ = parse([point(ts=NOW.timestamp(), value=1), point(ts=NOW.isoformat(), value=2)])
     assert [p.value for p in points] == [2]
+
+
+def test_the_plain_decoder_returns_what_the_careful_check_returns_or_leaves_the_body():
+    taken = [edge for edge in EDGES if agrees(json.dumps([edge, edge]).encode())]
+    # It is not vacuous: the plain points are taken, whatever their labels and timestamp.
+    assert point() in taken
+    assert point(labels={"k": "v" * 200}) in taken
+    assert point(ts=int(NOW.timestamp())) in taken
+
+
+def test_the_plain_decoder_agrees_on_random_values_and_label_orders():
+    rng = random.Random(14)
+    values = [rng.uniform(-1e6, 1e6) for _ in range(90)] + [rng.randrange(-(2**80), 2**80)]
+    values += [2**53 + 1, 8e307, -(2**1022), 5e-324]
+    raw = [
+        point(value=v, labels=dict(rng.sample([("a", "1"), ("b", "2"), ("c", "3")], 2)))
+        for v in values
+    ]
+    assert agrees(json.dumps(raw).encode())
+
+
+def test_the_plain_decoder_takes_a_repeated_key_as_json_does_the_last():
+    assert agrees(json.dumps([point()]).replace('"value": 1', '"value": 1, "value": 2').encode())
+
+
+def test_the_plain_decoder_leaves_every_unusual_body_to_the_careful_path():
+    plain = json.dumps([point()])
+    unusual = [
+        plain.replace("checkout", "check\\u0000out"),  # NUL: the JSON parser refuses it
+        plain.replace("checkout", "caf\\u00e9"),  # any escape at all
+        plain.replace('"value": 1', '"value": NaN'),
+        plain.replace('"value": 1', '"value": 1e400'),
+        plain.replace('"value": 1', f'"value": {2**1024}'),
+        json.dumps([point(), point(extra=1)]),
+        json.dumps([point()] * 101),
+        "[]",
+        json.dumps(point()),
+        plain[:-1],
+        "",
+    ]
+    for body in unusual:
+        assert not agrees(body.encode()), body
