@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from apps.sensor.models import Metric1m, MetricSeries
 from apps.sensor.points import Point
 from apps.sensor.services import metrics_expire, metrics_upsert
-from apps.sensor.staging import MERGE_SERIES, STAGING, canonical_labels, series_id
+from apps.sensor.staging import MERGE_SERIES, SERIES_STAGING, canonical_labels, series_id
 from tests.conftest import client_for, make_user
 
 pytestmark = pytest.mark.django_db
@@ -58,6 +58,34 @@ def test_a_repeated_minute_replaces_the_value(ingest_api):
     ingest(ingest_api, [point(value=100)])
     ingest(ingest_api, [point(value=250, labels={"pod": "checkout-1"})])
     assert list(Metric1m.objects.values_list("value", flat=True)) == [250]
+
+
+def test_a_batch_mixing_new_and_stored_minutes_stores_each_once_with_its_new_value(ingest_api):
+    earlier, later = MINUTE - timedelta(minutes=1), MINUTE + timedelta(minutes=1)
+    ingest(ingest_api, [point(value=1)])
+    # The new minute before the stored one is COPYed, then taken back with the failed COPY,
+    # and written again by the upsert: once.
+    response = ingest(
+        ingest_api, [point(value=5, minute=earlier), point(value=2), point(value=7, minute=later)]
+    )
+    assert response.json() == {"received": 3, "stored": 3}
+    stored = Metric1m.objects.order_by("minute").values_list("minute", "value")
+    assert list(stored) == [(earlier, 5), (MINUTE, 2), (later, 7)]
+
+
+def _points_staged() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('pg_temp.metric_points_staging') IS NOT NULL")
+        return cursor.fetchone()[0]
+
+
+def test_new_minutes_go_straight_into_the_table_and_a_repeat_through_the_upsert(ingest_api):
+    # The test's transaction rolls back whatever temporary table an earlier test made.
+    ingest(ingest_api, [point(value=1)])
+    assert not _points_staged()
+    ingest(ingest_api, [point(value=2)])
+    assert _points_staged()
+    assert list(Metric1m.objects.values_list("value", flat=True)) == [2]
 
 
 def test_repeats_inside_one_batch_keep_the_last_value(ingest_api):
@@ -195,8 +223,7 @@ def test_the_collision_check_looks_each_series_up_by_key_while_the_table_has_no_
             "INSERT INTO metric_series (id, service, metric, labels) "
             "SELECT g, 'checkout', 'm', '{}' FROM generate_series(1, 20000) g"
         )
-        for statement in STAGING:
-            cursor.execute(statement)
+        cursor.execute(SERIES_STAGING)
         cursor.execute("EXPLAIN " + MERGE_SERIES)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Index Scan using metric_series_pkey" in plan
