@@ -167,7 +167,10 @@ def decode_plain(
 ) -> tuple[list[Point], int] | None:
     """A UTF-8 JSON body of plain points only → (the points parse_points would return, how
     many the body held); None for any other body, which the caller must then decode and give
-    to parse_points. `now`, `max_points`, `max_future` and `max_age` are parse_points'."""
+    to parse_points. `now`, `max_points`, `max_future` and `max_age` are parse_points'.
+
+    Repeats of a series and minute are not collapsed here: all of them come back in the
+    body's order, and the write collapses them to the last (staging.split)."""
     # An escape may spell NUL or a lone surrogate, which the request's JSON parser refuses
     # (aiops.parsers); such bodies take that path.
     if b"\\u" in body:
@@ -180,7 +183,7 @@ def decode_plain(
         return None
     batch = _Batch(floor_minute(now - max_age), now + max_future)
     services, metrics, minutes = batch.services, batch.metrics, batch.minutes
-    points: dict[tuple, Point] = {}
+    points: list[Point] = []
     # The loop is _Batch.plain's, inlined: it runs once per point.
     for item in items:
         service, metric, ts, value = item.service, item.metric, item.ts, item.value
@@ -195,11 +198,8 @@ def decode_plain(
         minute = minutes.get(ts) or batch._minute(ts)
         if minute is None:
             return None
-        labels = item.labels
-        points[(service, metric, tuple(sorted(labels.items())), minute)] = Point(
-            minute, service, metric, labels, value
-        )
-    return list(points.values()), len(items)
+        points.append(Point(minute, service, metric, item.labels, value))
+    return points, len(items)
 
 
 def _plain_labels(labels) -> bool:

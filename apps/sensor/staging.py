@@ -88,11 +88,11 @@ def series_id(service: str, metric: str, labels: str) -> int:
 
 def split(points: Iterable[tuple]) -> tuple[dict[int, tuple[str, str, str]], list[tuple]]:
     """`(minute, service, metric, labels dict, value)` points → (series by id, `(series id,
-    minute, value)` rows), the arguments of copy_upsert. A batch repeats few series: each is
-    hashed once."""
+    minute, value)` rows), the arguments of copy_upsert. Repeats of a series and minute
+    collapse to the last value. A batch repeats few series: each is hashed once."""
     ids: dict[tuple, int] = {}
     series: dict[int, tuple[str, str, str]] = {}
-    rows = []
+    values: dict[tuple, float] = {}
     for minute, service, metric, labels, value in points:
         key = (service, metric, tuple(labels.items()))
         found = ids.get(key)
@@ -100,8 +100,8 @@ def split(points: Iterable[tuple]) -> tuple[dict[int, tuple[str, str, str]], lis
             text = canonical_labels(labels)
             found = ids[key] = series_id(service, metric, text)
             series[found] = (service, metric, text)
-        rows.append((found, minute, value))
-    return series, rows
+        values[found, minute] = value
+    return series, [(*key, value) for key, value in values.items()]
 
 
 def copy_upsert(
