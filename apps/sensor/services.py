@@ -25,8 +25,10 @@ def metrics_upsert(*, points: list[Point]) -> int:
         return 0
     series, rows = staging.split(points)  # a Point is (minute, service, metric, labels, value)
     with transaction.atomic(), connection.cursor() as cursor:
-        # The psycopg cursor under Django's wrapper: COPY is not part of the DB-API.
-        written, collided = staging.copy_upsert(cursor.cursor, series, rows)
+        # The psycopg cursor under Django's wrapper: COPY is not part of the DB-API. Its errors
+        # become Django's, as the wrapper's would (a lost connection answers 503, not 500).
+        with connection.wrap_database_errors:
+            written, collided = staging.copy_upsert(cursor.cursor, series, rows)
         if collided:
             raise SeriesCollision.of([series[i] for i in collided])
         return written

@@ -88,8 +88,8 @@ def series_id(service: str, metric: str, labels: str) -> int:
 
 def split(points: Iterable[tuple]) -> tuple[dict[int, tuple[str, str, str]], list[tuple]]:
     """`(minute, service, metric, labels dict, value)` points → (series by id, `(series id,
-    minute, value)` rows), the arguments of copy_upsert. Repeats of a series and minute
-    collapse to the last value. A batch repeats few series: each is hashed once."""
+    minute, value)` rows), the arguments of copy_upsert, both in key order. Repeats of a series
+    and minute collapse to the last value. A batch repeats few series: each is hashed once."""
     ids: dict[tuple, int] = {}
     series: dict[int, tuple[str, str, str]] = {}
     values: dict[tuple, float] = {}
@@ -101,7 +101,9 @@ def split(points: Iterable[tuple]) -> tuple[dict[int, tuple[str, str, str]], lis
             found = ids[key] = series_id(service, metric, text)
             series[found] = (service, metric, text)
         values[found, minute] = value
-    return series, [(*key, value) for key, value in values.items()]
+    # In key order, series and points alike: two batches writing some of the same rows then
+    # wait for each other in one order only, and never deadlock.
+    return dict(sorted(series.items())), [(*key, values[key]) for key in sorted(values)]
 
 
 def copy_upsert(
