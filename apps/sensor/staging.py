@@ -92,18 +92,24 @@ def split(points: Iterable[tuple]) -> tuple[dict[int, tuple[str, str, str]], lis
     and minute collapse to the last value. A batch repeats few series: each is hashed once."""
     ids: dict[tuple, int] = {}
     series: dict[int, tuple[str, str, str]] = {}
-    values: dict[tuple, float] = {}
+    values: dict[int, dict] = {}  # series id → minute → value
     for minute, service, metric, labels, value in points:
-        key = (service, metric, tuple(labels.items()))
+        key = (service, metric, *labels.items())  # the items are pairs: no two sets alike
         found = ids.get(key)
         if found is None:
             text = canonical_labels(labels)
             found = ids[key] = series_id(service, metric, text)
-            series[found] = (service, metric, text)
-        values[found, minute] = value
+            if found not in series:  # the same labels in another order: the same series
+                series[found] = (service, metric, text)
+                values[found] = {}
+        values[found][minute] = value
     # In key order, series and points alike: two batches writing some of the same rows then
     # wait for each other in one order only, and never deadlock.
-    return dict(sorted(series.items())), [(*key, values[key]) for key in sorted(values)]
+    rows = []
+    for key in sorted(values):
+        minutes = values[key]
+        rows += [(key, minute, minutes[minute]) for minute in sorted(minutes)]
+    return {key: series[key] for key in sorted(series)}, rows
 
 
 def copy_upsert(
