@@ -23,18 +23,17 @@ Written to docs/BENCHMARKS.md (section transitions-http).
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import threading
 import time
 from collections import deque
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg
 
 from aiops import embedded
+from bench.client import request
 from bench.platform import ROOT, Platform
 from bench.report import busy_share, cpu_times, percentile, write_section
 
@@ -148,19 +147,6 @@ def targets(conn: psycopg.Connection, count: int) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
-def request(base: str, method: str, path: str, body: bytes | None = None, **headers) -> int:
-    """One request on a connection of its own; the answer's status."""
-    where = urlsplit(base)
-    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
-    try:
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        response.read()
-        return response.status
-    finally:
-        connection.close()
-
-
 def open_loop(send, total: int) -> dict:
     """Run send(i) for i in range(total), request i due at start + i/RATE; latencies are
     from the due time. Returns rate achieved, p50/p99/max in ms and the failures."""
@@ -238,7 +224,7 @@ def transitions_run(
     def send(i):
         case, event = plan[i]
         path = f"/case/{case}/transition"
-        status = request(platform.base, "PATCH", path, bodies[event], **headers)
+        status, _ = request(platform.base, "PATCH", path, bodies[event], **headers)
         return None if status == 200 else f"{status} {case}"
 
     return open_loop(send, total)
@@ -246,7 +232,7 @@ def transitions_run(
 
 def healthz_run(platform: Platform, total: int) -> dict:
     def send(i):
-        status = request(platform.base, "GET", "/healthz")
+        status, _ = request(platform.base, "GET", "/healthz")
         return None if status == 200 else str(status)
 
     return open_loop(send, total)
