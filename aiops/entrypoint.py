@@ -71,8 +71,10 @@ def argv_for(role: str, env: Mapping[str, str]) -> list[str]:
         return [*celery, "worker", "-Q", "executor", "--hostname=exec@%h", *worker_options]
     if role == "worker-kb":
         # Below the other processes of a shared host: embedding is never in a hurry.
-        nice = ["nice", "-n", env.get("AIOPS_KB_NICE", "10")]
-        return [*nice, *celery, "worker", "-Q", "kb", "--hostname=kb@%h", *worker_options]
+        idle = env.get("AIOPS_KB_IDLE", "1").strip().lower() not in {"0", "false", "no", "off"}
+        background = [python, "-m", "aiops.background", env.get("AIOPS_KB_NICE", "10")]
+        background += ["1" if idle else "0", "--"]
+        return [*background, *celery, "worker", "-Q", "kb", "--hostname=kb@%h", *worker_options]
     if role == "beat":
         return [*celery, "beat", f"--scheduler={BEAT_SCHEDULER}", f"--loglevel={log_level}"]
     if role == "all":

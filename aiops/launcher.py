@@ -71,14 +71,17 @@ def children() -> dict[str, list[str]]:
         ],
         # The control plane (relay, deliveries, gate, verification, sweeps), step execution
         # and embedding in separate pools: a long step never holds up an approval, and no
-        # step waits for a free process behind the Librarian's embedding, which runs at a
-        # lower priority (AIOPS_KB_NICE) so that the loop comes first on a shared host.
+        # step waits for a free process behind the Librarian's embedding, which runs as
+        # background work (aiops.background: AIOPS_KB_NICE, AIOPS_KB_IDLE): the loop comes first.
         "worker-control": _worker(bin_dir, settings.CONTROL_QUEUE, "CELERY_CONTROL_CONCURRENCY"),
         "worker-exec": _worker(bin_dir, settings.EXEC_QUEUE, "CELERY_EXEC_CONCURRENCY"),
         "worker-kb": [
-            "nice",
-            "-n",
+            sys.executable,
+            "-m",
+            "aiops.background",
             str(settings.KB_NICE),
+            "1" if settings.KB_IDLE else "0",
+            "--",
             *_worker(bin_dir, settings.KB_QUEUE, "CELERY_KB_CONCURRENCY", default="1"),
         ],
         "beat": [

@@ -629,6 +629,9 @@ KB_TORCH_THREADS = env_int("AIOPS_KB_TORCH_THREADS", 1)
 KB_PRELOAD = env_bool("AIOPS_KB_PRELOAD", True)
 # AIOPS_KB_NICE: the nice value of the embedding worker (`worker-kb`) `make run` starts.
 KB_NICE = env_int("AIOPS_KB_NICE", 10)
+# AIOPS_KB_IDLE: the embedding worker runs under Linux's SCHED_IDLE as well (aiops.background):
+# a core only when nothing else wants one; 0 leaves it at the nice value alone.
+KB_IDLE = env_bool("AIOPS_KB_IDLE", True)
 # AIOPS_KB_EMBED_BATCH: chunks embedded (and written) per batch by the embedding task.
 KB_EMBED_BATCH = env_int("AIOPS_KB_EMBED_BATCH", 32)
 # AIOPS_KB_MAX_DOCS, AIOPS_KB_MAX_BODY_CHARS: documents one POST /kb/ingest may carry, and

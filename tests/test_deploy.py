@@ -53,9 +53,11 @@ def test_exec_worker_consumes_only_the_executor_queue_with_its_concurrency():
     assert "--concurrency=3" in argv
 
 
-def test_kb_worker_consumes_only_the_kb_queue_niced_with_one_process():
+def test_kb_worker_consumes_only_the_kb_queue_as_background_work_with_one_process():
     argv = argv_for("worker-kb", {"CELERY_CONCURRENCY": "3"})
-    assert argv[:9] == ["nice", "-n", "10", PY, "-m", "celery", "-A", "aiops", "worker"]
+    background = [PY, "-m", "aiops.background", "10", "1", "--"]
+    assert argv[:12] == [*background, PY, "-m", "celery", "-A", "aiops", "worker"]
+    assert argv_for("worker-kb", {"AIOPS_KB_IDLE": "0", "AIOPS_KB_NICE": "5"})[3:5] == ["5", "0"]
     assert argv[argv.index("-Q") + 1] == "kb"
     assert "--concurrency=1" in argv
     assert "--concurrency=2" in argv_for("worker-kb", {"CELERY_KB_CONCURRENCY": "2"})

@@ -63,3 +63,34 @@ def test_batched_embeddings_are_each_texts_own_in_the_callers_order():
 
     for mine, single in zip(together, alone, strict=True):
         assert max(abs(a - b) for a, b in zip(mine, single, strict=True)) < 1e-5
+
+
+def test_a_batch_of_embeddings_is_written_in_one_statement(transactional_db, operator):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    services.doc_ingest(**RUNBOOK, actor=operator)
+    services.doc_ingest(**DISK, actor=operator)
+    pending = services.pending_chunks().count()
+    assert pending > 2
+
+    with CaptureQueriesContext(connection) as queries:
+        assert services.chunks_embed() == pending
+
+    writes = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().startswith("UPDATE")]
+    assert len(writes) == 1  # the background worker never holds a write transaction open
+    assert not services.pending_chunks().exists()
+
+
+def test_a_chunk_whose_content_changed_after_it_was_read_keeps_no_stale_embedding(
+    transactional_db, operator
+):
+    services.doc_ingest(**DISK, actor=operator)
+    first, second = KbChunk.objects.order_by("id").values_list("id", "content_hash")
+    KbChunk.objects.filter(pk=second[0]).update(content_hash="changed since it was read")
+
+    written = services.embeddings_write([first, second], [[0.1] * 384, [0.2] * 384], "m")
+
+    assert written == 1
+    assert KbChunk.objects.get(pk=first[0]).model == "m"
+    assert KbChunk.objects.get(pk=second[0]).embedding is None

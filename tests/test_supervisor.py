@@ -18,9 +18,10 @@ def test_make_run_starts_separate_control_execution_and_embedding_workers():
     assert argvs["worker-kb"][argvs["worker-kb"].index("-Q") + 1] == "kb"
 
 
-def test_the_embedding_worker_runs_below_the_loop_with_one_process():
+def test_the_embedding_worker_runs_as_background_work_with_one_process():
     argv = children()["worker-kb"]
-    assert argv[:3] == ["nice", "-n", "10"]
+    assert argv[1:7] == ["-m", "aiops.background", "10", "1", "--", argv[6]]
+    assert argv[6].endswith("celery")
     assert "--concurrency=1" in argv
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from aiops.commit import after_commit
@@ -164,12 +164,39 @@ def chunks_embed(*, doc_ids: Sequence[int] | None = None, batch: int | None = No
             return done
         after = rows[-1][0]
         vectors = embedding.embed([chunking.embedded_text(h, t) for _, h, t, _ in rows])
-        with transaction.atomic():
-            for (chunk_id, _, _, content_hash), vector in zip(rows, vectors, strict=True):
-                done += KbChunk.objects.filter(pk=chunk_id, content_hash=content_hash).update(
-                    embedding=vector, model=current
-                )
-        log.info("embedded %d chunks with %s", len(rows), current)
+        written = embeddings_write(
+            [(chunk_id, content_hash) for chunk_id, _, _, content_hash in rows], vectors, current
+        )
+        done += written
+        log.info("embedded %d chunks with %s", written, current)
+
+
+# One statement for the batch, in autocommit. The embedding worker runs as background work
+# (aiops.background: SCHED_IDLE), so it may wait long for a core between two statements of
+# its own; a transaction it held open meanwhile would keep its row locks and hold back
+# vacuum's horizon for every table. A single statement runs inside PostgreSQL alone.
+WRITE_EMBEDDINGS = """
+UPDATE kb_chunk AS c SET embedding = v.embedding::vector, model = %s
+FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS v(id, content_hash, embedding)
+WHERE c.id = v.id AND c.content_hash = v.content_hash
+"""
+
+
+def embeddings_write(chunks: list[tuple[int, str]], vectors: list, model: str) -> int:
+    """Store each (chunk id, content hash) chunk's vector, only where the chunk still has
+    that content; returns how many were written."""
+    field = KbChunk._meta.get_field("embedding")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            WRITE_EMBEDDINGS,
+            [
+                model,
+                [chunk_id for chunk_id, _ in chunks],
+                [content_hash for _, content_hash in chunks],
+                [field.get_prep_value(vector) for vector in vectors],
+            ],
+        )
+        return cursor.rowcount
 
 
 def chunks_reindex(*, doc_ids: Sequence[int] | None = None, queue: bool = True) -> int:
