@@ -632,6 +632,10 @@ KB_NICE = env_int("AIOPS_KB_NICE", 10)
 # AIOPS_KB_IDLE: the embedding worker runs under Linux's SCHED_IDLE as well (aiops.background):
 # a core only when nothing else wants one; 0 leaves it at the nice value alone.
 KB_IDLE = env_bool("AIOPS_KB_IDLE", True)
+# AIOPS_KB_EMBED_DEFER_S, AIOPS_KB_QUIET_SHARE: how long an embedding task may wait for the
+# cores to be less than that share busy (apps.kb.quiet); 0 s embeds at once.
+KB_EMBED_DEFER_S = env_float("AIOPS_KB_EMBED_DEFER_S", 30.0, minimum=0)
+KB_QUIET_SHARE = env_float("AIOPS_KB_QUIET_SHARE", 0.5, minimum=0)
 # AIOPS_KB_EMBED_BATCH: chunks embedded (and written) per batch by the embedding task.
 KB_EMBED_BATCH = env_int("AIOPS_KB_EMBED_BATCH", 32)
 # AIOPS_KB_MAX_DOCS, AIOPS_KB_MAX_BODY_CHARS: documents one POST /kb/ingest may carry, and

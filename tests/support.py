@@ -31,6 +31,9 @@ def child_env(**extra: str) -> dict[str, str]:
             "PROMETHEUS_MULTIPROC_DIR": str(settings.PROMETHEUS_MULTIPROC_DIR),
             "DJANGO_SETTINGS_MODULE": "aiops.settings",
             "PYTHONUNBUFFERED": "1",
+            # A test's worker embeds at once: the suite keeps the cores busy, and the
+            # waiting itself is tested without a worker (tests/test_kb_quiet.py).
+            "AIOPS_KB_EMBED_DEFER_S": "0",
         }
     )
     env.update(extra)
