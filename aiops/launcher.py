@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model, password_validation
 from django.core.management import call_command
 
 from aiops import embedded, tokens
+from aiops.entrypoint import QUIET_WORKER
 
 CREDENTIALS_FILE = "admin-credentials.txt"
 
@@ -108,6 +109,7 @@ def _worker(bin_dir: str, queue: str, concurrency_env: str, default: str = "") -
         f"--hostname={queue.split(',')[0]}@%h",
         f"--concurrency={concurrency}",
         "--loglevel=INFO",
+        *QUIET_WORKER,
     ]
 
 

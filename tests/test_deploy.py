@@ -63,6 +63,12 @@ def test_kb_worker_consumes_only_the_kb_queue_as_background_work_with_one_proces
     assert "--concurrency=2" in argv_for("worker-kb", {"CELERY_KB_CONCURRENCY": "2"})
 
 
+def test_every_worker_role_runs_without_celerys_worker_to_worker_chatter():
+    for role in ("worker-control", "worker-exec", "worker-kb"):
+        argv = argv_for(role, {})
+        assert {"--without-gossip", "--without-mingle", "--without-heartbeat"} <= set(argv), role
+
+
 def test_the_two_worker_pools_name_themselves_apart():
     control = [a for a in argv_for("worker-control", {}) if a.startswith("--hostname=")]
     execution = [a for a in argv_for("worker-exec", {}) if a.startswith("--hostname=")]

@@ -102,3 +102,11 @@ def test_stopping_terminates_every_child():
     supervisor.start_all()
     supervisor.stop_all(timeout=5)
     assert {p.returncode for p in supervisor.procs.values()} == {-signal.SIGTERM}
+
+
+def test_every_worker_runs_without_celerys_worker_to_worker_chatter():
+    for role, argv in children().items():
+        if "worker" in argv:
+            assert {"--without-gossip", "--without-mingle", "--without-heartbeat"} <= set(argv), (
+                role
+            )
