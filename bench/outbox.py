@@ -185,9 +185,9 @@ def main() -> None:
         emit_one(-1)
         platform.wait_idle()
         result = sustained(platform)
-        # The floor's worker starts after the sustained run, not before it: beside it, idle,
-        # the sustained runs' p99 was 157-438 ms in three runs of the bench, 16-104 ms in
-        # thirteen without it.
+        # The floor's worker starts after the sustained run: the run measures `make run`'s
+        # processes alone. (Beside it, idle, the run's p99 was 157-438 ms while the
+        # platform's workers still gossiped: docs/perf/outbox.md.)
         hops = HopWorker(platform.broker_url, DATA_DIR / "bench-hop.log").start()
         floor = sorted(hops.chain(1) for _ in range(20))[10]
         print(result, f"floor {floor * 1000:.1f} ms", flush=True)
