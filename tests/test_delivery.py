@@ -205,3 +205,42 @@ def test_every_message_says_when_it_was_sent():
     sent = oldest_waiting(settings.CONTROL_QUEUE)
     purge_broker()
     assert before <= sent <= timezone.now()
+
+
+def test_an_event_the_relay_run_applied_itself_is_published_delivered():
+    (event_id,) = emit_probes(1)
+    assert relay_once(apply_here=True) == 1
+    row = Outbox.objects.get(event_id=event_id)
+    assert row.published_at is not None and row.delivered_at == row.published_at
+    assert applications() == 2
+
+
+def test_an_event_a_delivery_of_which_failed_is_published_undelivered(settings):
+    settings.HANDLER_MAX_RETRIES = 3
+    purge_broker()
+    (event_id,) = emit_probes(1, fail="probe.a")
+    assert relay_once(apply_here=True) == 1
+    row = Outbox.objects.get(event_id=event_id)
+    assert row.published_at is not None and row.delivered_at is None
+    assert ProbeApplication.objects.filter(subscriber="probe.b").count() == 1
+    purge_broker()  # the failed delivery's retry
+
+
+def test_a_delivery_already_in_the_inbox_is_not_applied_again_beside_a_new_one():
+    from apps.cases.relay import apply_events
+
+    (event_id,) = emit_probes(1)
+    Inbox.objects.create(subscriber="probe.a", event_id=event_id)
+    assert apply_events([("probe.a", event_id), ("probe.b", event_id)]) == []
+    assert list(ProbeApplication.objects.values_list("subscriber", flat=True)) == ["probe.b"]
+    assert Inbox.objects.filter(event_id=event_id).count() == 2
+
+
+def test_a_relay_run_asks_for_the_confirmation_window_at_most_once_a_second():
+    from apps.cases import tasks
+
+    tasks._confirm_asked[0] = float("-inf")
+    assert tasks._confirm_due() is True
+    assert tasks._confirm_due() is False
+    tasks._confirm_asked[0] -= tasks.CONFIRM_EVERY
+    assert tasks._confirm_due() is True

@@ -204,11 +204,17 @@ def relay_once(
         for sub in events.subscribers_for(row.type, row.data)
     ]
     unsent: dict[str, str] = {}
+    # Events every delivery of which is in the inbox once this returns: no subscriber wants
+    # them, or this run applied them all. They are marked delivered as they are published,
+    # so confirm_deliveries has nothing left to check (nor an UPDATE of its own to make).
+    done = {str(row.event_id) for row in rows} - {event_id for _, _, event_id in pairs}
     if apply_here and pairs and len(found) < limit:  # a full batch: a backlog
         from apps.cases.tasks import after_failures
 
         by_id = {str(row.event_id): row for row in rows}
-        after_failures(apply_events([(name, event_id) for _, name, event_id in pairs], by_id))
+        failed = apply_events([(name, event_id) for _, name, event_id in pairs], by_id)
+        after_failures(failed)
+        done = set(by_id) - {event_id for _, event_id, _ in failed}
     else:
         unsent = send_deliveries(pairs)
     published: list[int] = []
@@ -230,12 +236,19 @@ def relay_once(
     if published:
         # Bookkeeping (aiops.rows.relaxed_commit): a mark lost in a crash sends the rows
         # again, the inbox skips what was applied and NATS what it has (Nats-Msg-Id).
-        aiops_rows.update_where(
-            Outbox,
-            {"published_at": timezone.now(), "last_error": ""},
-            {"seq": published, "claimed_by": me},
-            bookkeeping=True,
-        )
+        now = timezone.now()
+        delivered = {row.seq for row in rows if str(row.event_id) in done}
+        for seqs, values in (
+            ([seq for seq in published if seq in delivered], {"delivered_at": now}),
+            ([seq for seq in published if seq not in delivered], {}),
+        ):
+            if seqs:
+                aiops_rows.update_where(
+                    Outbox,
+                    {"published_at": now, "last_error": "", **values},
+                    {"seq": seqs, "claimed_by": me},
+                    bookkeeping=True,
+                )
         metrics.outbox_published_total.inc(len(published))
     return len(published)
 
@@ -336,7 +349,8 @@ def apply_events(
     Consecutive deliveries of one case (one subject) share a transaction: one commit instead
     of one each (a park's subscribers, a backlog's events of a case). Deliveries of
     different cases never share one, so no case waits on another's handlers. A group runs
-    first without savepoints, two round trips less per delivery; if anything in it raises,
+    first without savepoints (two round trips less per delivery) and with one inbox
+    statement for all its deliveries; if anything in it raises,
     the whole transaction is rolled back and the group runs again with a savepoint per
     delivery, so the one that raises is rolled back alone and the rest commit. If that
     commit fails too, none of the group holds, and all are returned as failed.
@@ -370,12 +384,20 @@ def apply_events(
 
 
 def _applied_together(group: list[tuple[str, str]], rows: dict[str, Outbox]) -> bool:
-    """Apply a case's deliveries in one transaction without savepoints; False, with nothing
-    of them kept, if one raised or the commit failed."""
+    """Apply a case's deliveries in one transaction without savepoints, their inbox rows
+    written by one statement; False, with nothing of them kept, if one raised or the
+    commit failed."""
+    wanted: dict[tuple[str, str], tuple[events.Subscriber, Outbox]] = {}
+    for subscriber, event_id in group:
+        sub, row = events.get_subscriber(subscriber), rows.get(event_id)
+        if sub is not None and row is not None and sub.wants(row.data):
+            wanted.setdefault((subscriber, event_id), (sub, row))
     try:
         with transaction.atomic():
-            for subscriber, event_id in group:
-                apply_event(subscriber, event_id, row=rows.get(event_id), savepoint=False)
+            fresh = _inbox_insert_many(list(wanted))
+            for pair, (sub, row) in wanted.items():
+                if pair in fresh:  # the others were applied before: duplicates
+                    _handle(sub, row)
     except Exception as exc:
         log.info(
             "delivery: %d of a case rolled back together (%r); each again alone", len(group), exc
@@ -384,12 +406,9 @@ def _applied_together(group: list[tuple[str, str]], rows: dict[str, Outbox]) -> 
     return True
 
 
-def apply_event(
-    subscriber_name: str, event_id: str, *, row: Outbox | None = None, savepoint: bool = True
-) -> str:
+def apply_event(subscriber_name: str, event_id: str, *, row: Outbox | None = None) -> str:
     """Run one subscriber on one event exactly once (inbox row + effects, one transaction,
-    or one savepoint of the caller's; with `savepoint` False, straight in the caller's
-    transaction, which then cannot commit if this raises).
+    or one savepoint of the caller's).
     The subscriber gets the typed event; an envelope that breaks its contract raises.
     `row` is the event's outbox row when the caller has read it."""
     sub = events.get_subscriber(subscriber_name)
@@ -401,15 +420,19 @@ def apply_event(
         return "unknown-event"
     if not sub.wants(row.data):
         return "not-wanted"  # queued before the subscriber said what it wants
-    with transaction.atomic(savepoint=savepoint):
+    with transaction.atomic():
         if not _inbox_insert(subscriber_name, event_id):
             return "duplicate"
-        token = events.delivering.set(str(row.event_id))
-        try:
-            sub.handle(events.typed(row.envelope()))
-        finally:
-            events.delivering.reset(token)
+        _handle(sub, row)
     return "applied"
+
+
+def _handle(sub: events.Subscriber, row: Outbox) -> None:
+    token = events.delivering.set(str(row.event_id))
+    try:
+        sub.handle(events.typed(row.envelope()))
+    finally:
+        events.delivering.reset(token)
 
 
 def give_up(subscriber_name: str, event_id: str, error: str) -> None:
@@ -437,6 +460,26 @@ def _inbox_insert(subscriber: str, event_id: str, outcome=Inbox.APPLIED, error="
             [subscriber, event_id, outcome, error, timezone.now()],
         )
         return cursor.fetchone() is not None
+
+
+def _inbox_insert_many(pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Inbox rows (applied) for (subscriber, event id) pairs; returns the pairs that were
+    not there yet."""
+    if not pairs:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO inbox (subscriber, event_id, outcome, error, processed_at) "
+            "SELECT s, e, %s, '', %s FROM unnest(%s::text[], %s::uuid[]) AS p(s, e) "
+            "ON CONFLICT (subscriber, event_id) DO NOTHING RETURNING subscriber, event_id",
+            [
+                Inbox.APPLIED,
+                timezone.now(),
+                [subscriber for subscriber, _ in pairs],
+                [event_id for _, event_id in pairs],
+            ],
+        )
+        return {(subscriber, str(event_id)) for subscriber, event_id in cursor.fetchall()}
 
 
 def _looks_like_case_id(subject: str) -> bool:
