@@ -188,6 +188,15 @@ if env("AIOPS_DB_NAME"):
 # DB_CONN_MAX_AGE: seconds a database connection is reused
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# AIOPS_DB_PREPARE_THRESHOLD: a statement a connection has run this many times is prepared on
+# the server, which then plans it no more (0: never; set 0 behind a pooler in transaction
+# mode that cannot keep prepared statements). Planning was a third of PostgreSQL's CPU per
+# API transition; prepared statements need parameters bound server-side.
+DB_PREPARE_THRESHOLD = env_int("AIOPS_DB_PREPARE_THRESHOLD", 5)
+if DB_PREPARE_THRESHOLD:
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=DB_PREPARE_THRESHOLD
+    )
 # Celery's Django fixup closes a worker's connection after every task unless told to reuse
 # it: a reconnect cost a step more than its whole bare Celery hop. Workers keep theirs for
 # this many tasks, and check it before each task as requests do (aiops.celery).
