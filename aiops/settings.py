@@ -418,8 +418,8 @@ OUTBOX_CLAIM_SECONDS = env_int("AIOPS_OUTBOX_CLAIM_SECONDS", 30)
 # AIOPS_OUTBOX_REDELIVER_SECONDS: a published event some subscriber has not applied this long
 # after is sent to it again (a broker can lose a message its consumer was killed while taking).
 OUTBOX_REDELIVER_SECONDS = env_int("AIOPS_OUTBOX_REDELIVER_SECONDS", 60)
-# AIOPS_OUTBOX_KICK_TTL_MS: writers skip queueing a relay run while one is queued and not
-# started (at most this long).
+# AIOPS_OUTBOX_KICK_TTL_MS: writers skip queueing a relay run while one is queued, or running
+# and not yet at its last look (at most this long).
 OUTBOX_KICK_TTL_MS = env_int("AIOPS_OUTBOX_KICK_TTL_MS", 2000)
 # AIOPS_OUTBOX_RELAY_INLINE: the process that commits events relays them itself, at once
 # after the commit (queueing their deliveries), instead of queueing a relay run for them; the

@@ -244,3 +244,35 @@ def test_a_relay_run_asks_for_the_confirmation_window_at_most_once_a_second():
     assert tasks._confirm_due() is False
     tasks._confirm_asked[0] -= tasks.CONFIRM_EVERY
     assert tasks._confirm_due() is True
+
+
+def _kick_flag_up() -> bool:
+    from apps.cases import relay
+
+    return bool(relay._redis().exists(relay.KICK_KEY))
+
+
+def test_a_writer_committing_while_a_relay_run_works_queues_no_run_and_the_run_takes_it():
+    from django.conf import settings
+
+    from apps.cases import relay
+    from apps.cases.tasks import relay_outbox
+
+    emit_probes(1, spawn=True)
+    purge_broker()  # the run that commit queued: it runs here, in this process
+    relay._redis().set(relay.KICK_KEY, "1", px=settings.OUTBOX_KICK_TTL_MS)
+    assert relay_outbox() == 2  # the event probe.a's writer committed meanwhile, too
+    assert not Outbox.objects.filter(published_at__isnull=True).exists()
+    assert applications() == 4
+    assert broker_idle()  # that writer found the flag up and queued nothing
+    assert not _kick_flag_up()
+
+
+def test_after_a_relay_run_the_next_commit_queues_a_run():
+    from apps.cases.tasks import relay_outbox
+
+    purge_broker()
+    relay_outbox()
+    emit_probes(1)
+    assert _kick_flag_up() and not broker_idle()
+    purge_broker()

@@ -105,10 +105,12 @@ def kicks_deferred() -> Iterator[list]:
 
 
 def request_relay() -> None:
-    """Queue a relay run unless one is queued and has not started yet (called after commit).
+    """Queue a relay run unless one is queued or running and has not yet made its last look
+    (called after commit).
 
-    A relay clears the flag before it claims rows, so an event committed while the flag was
-    set is claimed by that relay; the flag's short expiry covers a relay task that was lost.
+    A relay run lowers the flag only when it would stop, and then looks once more: an event
+    committed while the flag was up is claimed by that look. The flag's short expiry covers
+    a relay task that was lost (or killed) before it lowered it.
     """
     import redis
 
@@ -127,7 +129,7 @@ def request_relay() -> None:
         relay_outbox.delay()
 
 
-def relay_starting() -> None:
+def relay_finishing() -> None:
     import redis
 
     try:

@@ -16,9 +16,9 @@ log = logging.getLogger(__name__)
 def relay_outbox() -> int:
     """Drain the outbox (kicked on commit, swept by beat): batches until one comes back
     short, or, when it applies deliveries itself (settings.OUTBOX_RELAY_APPLIES), empty."""
-    relay.relay_starting()
     applying = settings.OUTBOX_RELAY_APPLIES
     total = 0
+    kick_cleared = False
     with relay.kicks_deferred() as kicks:
         while True:
             kicks.clear()
@@ -28,8 +28,14 @@ def relay_outbox() -> int:
             # the events those deliveries committed, and a later event of one of its cases
             # that waited for it (per-case order), are taken here, with no relay run of
             # their own.
-            if count == 0 or (count < settings.OUTBOX_BATCH_SIZE and not applying):
+            if count and (count == settings.OUTBOX_BATCH_SIZE or applying):
+                continue
+            if kick_cleared:
                 break
+            # Until now the kick flag stayed up, so writers committing meanwhile queued no
+            # run: lowered, then one more look, which sees everything they committed.
+            relay.relay_finishing()
+            kick_cleared = True
     if kicks:  # the last look committed events, or gave some back: a run for them
         relay.request_relay()
     if _confirm_due() and first_in_window("confirm-deliveries", CONFIRM_EVERY):

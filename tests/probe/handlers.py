@@ -1,6 +1,7 @@
 """Two subscribers of a test event type; `fail` in the data makes one raise every time."""
 
 import os
+import threading
 import time
 from dataclasses import dataclass
 
@@ -15,6 +16,9 @@ class Probe(events.Event):
     n: int = 0
     fail: str = ""
     sleep: float = 0
+    # probe.a commits another probe event (n + 1) from a thread of its own, as a writer
+    # elsewhere would, while it handles this one, and waits for that commit.
+    spawn: bool = False
 
 
 PROBE_EVENT = Probe.type
@@ -31,6 +35,20 @@ def _apply(name: str, event: Probe, event_id: str) -> None:
 @events.subscriber("probe.a", Probe)
 def probe_a(event: Probe):
     _apply("probe.a", event, events.delivering.get())
+    if event.spawn:
+        writer = threading.Thread(target=_write_another, args=(event,))
+        writer.start()
+        writer.join()
+
+
+def _write_another(event: Probe) -> None:
+    from django.db import connection, transaction
+
+    try:
+        with transaction.atomic():
+            Probe(case_id=event.case_id, n=event.n + 1).emit()
+    finally:
+        connection.close()
 
 
 @events.subscriber("probe.b", Probe)
