@@ -24,18 +24,20 @@ def relay_outbox() -> int:
             kicks.clear()
             count = relay.relay_once(apply_here=applying)
             total += count
+            if count == settings.OUTBOX_BATCH_SIZE:
+                continue  # a backlog
+            if not kick_cleared:
+                # Until now the kick flag stayed up, so writers committing meanwhile queued
+                # no run: lowered, then another look, which sees everything they committed.
+                relay.relay_finishing()
+                kick_cleared = True
+                continue
             # A run that applied its deliveries itself looks again until nothing is left:
             # the events those deliveries committed, and a later event of one of its cases
             # that waited for it (per-case order), are taken here, with no relay run of
             # their own.
-            if count and (count == settings.OUTBOX_BATCH_SIZE or applying):
-                continue
-            if kick_cleared:
+            if count == 0 or not applying:
                 break
-            # Until now the kick flag stayed up, so writers committing meanwhile queued no
-            # run: lowered, then one more look, which sees everything they committed.
-            relay.relay_finishing()
-            kick_cleared = True
     if kicks:  # the last look committed events, or gave some back: a run for them
         relay.request_relay()
     if _confirm_due() and first_in_window("confirm-deliveries", CONFIRM_EVERY):
