@@ -48,21 +48,10 @@ for _logger in ("celery.app.trace", "celery.worker.strategy"):
 @signals.worker_init.connect
 @signals.beat_init.connect
 def _serve_metrics(**kwargs) -> None:
-    """Serve this worker's (or beat's) counters when settings.WORKER_METRICS_PORT is set.
+    """A worker's (or beat's) counters, from its main process (aiops.metrics)."""
+    from aiops.metrics import serve_process_metrics
 
-    From the main process, summed over its pool's processes (they share its multiprocess
-    dir); the scrape-time gauges (settings.METRICS_COLLECTORS) stay with the web's /metrics.
-    Prometheus's `up` of this target says the worker or beat is alive.
-    """
-    from django.conf import settings
-
-    if not settings.WORKER_METRICS_PORT:
-        return
-    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
-
-    registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry, path=str(settings.PROMETHEUS_MULTIPROC_DIR))
-    start_http_server(settings.WORKER_METRICS_PORT, registry=registry)
+    serve_process_metrics()
 
 
 @signals.worker_process_init.connect

@@ -3,7 +3,7 @@
 One image runs every role (docker/Dockerfile, docker/compose.yaml, deploy/k8s/): the web, the
 control-plane worker (queue `celery`: relay, deliveries, gate, verification, sweeps), the
 execution worker (queue `executor`: steps), the Librarian's embedding worker (queue `kb`),
-beat, or all of them as `make run` does. Roles
+the outbox's relay process (apps.cases.relayd), beat, or all of them as `make run` does. Roles
 that own the schema migrate first, under a PostgreSQL advisory lock, so that replicas
 starting together migrate once; then this process becomes the role's server (os.execvp), so
 the container runtime's signals reach it directly. `migrate` migrates and exits (a
@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-ROLES = ("web", "worker-control", "worker-exec", "worker-kb", "beat", "all", "migrate")
+ROLES = ("web", "worker-control", "worker-exec", "worker-kb", "relay", "beat", "all", "migrate")
 # The web and beat (its DatabaseScheduler reads its own tables) wait for the schema they
 # need; `all` is `make run`. Workers do not migrate: compose starts them once the web is
 # ready, Kubernetes gives them a `migrate` init container.
@@ -81,6 +81,8 @@ def argv_for(role: str, env: Mapping[str, str]) -> list[str]:
         background = [python, "-m", "aiops.background", env.get("AIOPS_KB_NICE", "10")]
         background += ["1" if idle else "0", "--"]
         return [*background, *celery, "worker", "-Q", "kb", "--hostname=kb@%h", *worker_options]
+    if role == "relay":
+        return [python, str(BASE_DIR / "manage.py"), "relay"]
     if role == "beat":
         return [*celery, "beat", f"--scheduler={BEAT_SCHEDULER}", f"--loglevel={log_level}"]
     if role == "all":
@@ -135,12 +137,13 @@ def environment_for(role: str, env: Mapping[str, str]) -> dict[str, str]:
 
 
 def healthcheck_url(role: str, env: Mapping[str, str]) -> str | None:
-    """What the image's HEALTHCHECK asks: the web's /healthz, a worker's or beat's metrics
-    port when it serves one; None when the role has nothing to ask."""
+    """What the image's HEALTHCHECK asks: the web's /healthz, a worker's, the relay's or
+    beat's metrics port when it serves one; None when the role has nothing to ask."""
     if role in {"web", "all"}:
         return f"http://127.0.0.1:{env.get('PORT', '8000')}/healthz"
     port = env.get("AIOPS_WORKER_METRICS_PORT", "0")
-    if role in {"worker-control", "worker-exec", "worker-kb", "beat"} and port not in {"", "0"}:
+    served = {"worker-control", "worker-exec", "worker-kb", "relay", "beat"}
+    if role in served and port not in {"", "0"}:
         return f"http://127.0.0.1:{port}/metrics"
     return None
 

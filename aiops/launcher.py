@@ -59,6 +59,7 @@ def children() -> dict[str, list[str]]:
     bin_dir = os.path.dirname(sys.executable)
     port = os.environ.get("PORT", "8000")
     bind = os.environ.get("AIOPS_BIND", "127.0.0.1")
+    manage = str(settings.BASE_DIR / "manage.py")
     return {
         "web": [
             os.path.join(bin_dir, "gunicorn"),
@@ -85,6 +86,8 @@ def children() -> dict[str, list[str]]:
             "--",
             *_worker(bin_dir, settings.KB_QUEUE, "CELERY_KB_CONCURRENCY", default="1"),
         ],
+        # The outbox's relay, woken by writers (apps.cases.relayd).
+        **({"relay": [sys.executable, manage, "relay"]} if relay_process_wanted() else {}),
         "beat": [
             os.path.join(bin_dir, "celery"),
             "-A",
@@ -94,6 +97,13 @@ def children() -> dict[str, list[str]]:
             "--loglevel=INFO",
         ],
     }
+
+
+def relay_process_wanted() -> bool:
+    """AIOPS_OUTBOX_RELAY_PROCESS, on unless turned off: `make run` starts the relay process
+    (apps.cases.relayd). The settings' default is off, for processes no launcher started."""
+    value = os.environ.get("AIOPS_OUTBOX_RELAY_PROCESS", "1").strip().lower()
+    return value not in {"0", "false", "no", "off", ""}
 
 
 def _worker(bin_dir: str, queue: str, concurrency_env: str, default: str = "") -> list[str]:
@@ -180,6 +190,8 @@ def run(stdout) -> int:
     call_command("collectstatic", interactive=False, verbosity=0)
     bootstrap_admin(stdout)
     reset_metrics_dir()
+    # Every child reads the same answer: writers wake the relay process only if it runs.
+    os.environ["AIOPS_OUTBOX_RELAY_PROCESS"] = "1" if relay_process_wanted() else "0"
     supervisor = Supervisor(children(), stdout)
     supervisor.start_all()
     port = os.environ.get("PORT", "8000")

@@ -11,3 +11,22 @@ idempotent_replay_total = Counter(
 readiness_failures_total = Counter(
     "readiness_check_failures_total", "/readyz checks that failed, by check", ["check"]
 )
+
+
+def serve_process_metrics() -> None:
+    """Serve this process's counters on settings.WORKER_METRICS_PORT (any path; 0: not).
+
+    For a process with no /metrics of its own (a Celery worker or beat, the relay process):
+    summed over the processes sharing its multiprocess dir (a worker's pool); the scrape-time
+    gauges (settings.METRICS_COLLECTORS) stay with the web's /metrics. Prometheus's `up` of
+    this target says the process is alive.
+    """
+    from django.conf import settings
+
+    if not settings.WORKER_METRICS_PORT:
+        return
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(settings.PROMETHEUS_MULTIPROC_DIR))
+    start_http_server(settings.WORKER_METRICS_PORT, registry=registry)

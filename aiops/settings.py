@@ -421,6 +421,15 @@ OUTBOX_REDELIVER_SECONDS = env_int("AIOPS_OUTBOX_REDELIVER_SECONDS", 60)
 # AIOPS_OUTBOX_KICK_TTL_MS: writers skip queueing a relay run while one is queued, or running
 # and not yet at its last look (at most this long).
 OUTBOX_KICK_TTL_MS = env_int("AIOPS_OUTBOX_KICK_TTL_MS", 2000)
+# AIOPS_OUTBOX_RELAY_PROCESS: a long-lived relay process (`manage.py relay`, role `relay`)
+# waits on Redis; a writer wakes it after commit (one Redis round trip) instead of queueing
+# a relay task (a Celery message, a hop through the pool, an ack). `make run` turns it on and
+# starts the process; with it off, or with no relay process running, relay tasks and beat's
+# sweep relay as before.
+OUTBOX_RELAY_PROCESS = env_bool("AIOPS_OUTBOX_RELAY_PROCESS", False)
+# AIOPS_OUTBOX_RELAY_IDLE_LOOK: seconds the relay process waits for a wake before it looks
+# anyway (a wake lost with Redis), and before it notices a stop
+OUTBOX_RELAY_IDLE_LOOK = max(0.1, float(env("AIOPS_OUTBOX_RELAY_IDLE_LOOK", "1")))
 # AIOPS_OUTBOX_RELAY_INLINE: the process that commits events relays them itself, at once
 # after the commit (queueing their deliveries), instead of queueing a relay run for them; the
 # relay run stays the fallback. Off by default: it saves a Celery hop per event but adds the

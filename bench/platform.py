@@ -166,4 +166,6 @@ def _role(cmd: str) -> str:
         return "worker-exec" if "-Q executor" in cmd else "worker-control"
     if "runplatform" in cmd:
         return "launcher"
+    if cmd.rstrip().endswith("manage.py relay"):
+        return "relay"
     return "other"

@@ -138,6 +138,13 @@ def celery_worker(queues: str = "celery,executor,kb", concurrency: int = 2, **en
     return Process(argv, child_env(**env), ready_marker=" ready.")
 
 
+def relay_process(**env: str) -> Process:
+    """The relay process (`manage.py relay`), writers waking it (AIOPS_OUTBOX_RELAY_PROCESS)."""
+    argv = [sys.executable, str(ROOT / "manage.py"), "relay"]
+    env = {"AIOPS_OUTBOX_RELAY_PROCESS": "1", **env}
+    return Process(argv, child_env(**env), ready_marker="relay: ready")
+
+
 def gunicorn(port: int, workers: int = 2, threads: int = 1, **env: str) -> Process:
     argv = [
         str(BIN / "gunicorn"),

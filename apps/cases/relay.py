@@ -78,13 +78,17 @@ _redis_client = None
 def _redis():
     global _redis_client
     if _redis_client is None:
-        import redis
-
-        url = settings.REDIS_URL
-        if url.startswith("redis+socket://"):  # kombu's spelling of a unix socket
-            url = "unix://" + url.removeprefix("redis+socket://")
-        _redis_client = redis.Redis.from_url(url, socket_timeout=2)
+        _redis_client = redis_client(socket_timeout=2)
     return _redis_client
+
+
+def redis_client(*, socket_timeout: float):
+    import redis
+
+    url = settings.REDIS_URL
+    if url.startswith("redis+socket://"):  # kombu's spelling of a unix socket
+        url = "unix://" + url.removeprefix("redis+socket://")
+    return redis.Redis.from_url(url, socket_timeout=socket_timeout)
 
 
 # Set inside a relay run that looks again until nothing is left (relay_outbox): the events
@@ -118,6 +122,9 @@ def request_relay() -> None:
     if noted is not None:
         noted.append(True)
         return
+    if settings.OUTBOX_RELAY_PROCESS:
+        wake()
+        return
 
     from apps.cases.tasks import relay_outbox
 
@@ -127,6 +134,29 @@ def request_relay() -> None:
         first = True  # cannot tell: queue one, a spare relay run is harmless
     if first:
         relay_outbox.delay()
+
+
+# The relay process's wake-up (settings.OUTBOX_RELAY_PROCESS): a list of at most one item.
+# A writer pushes after its commit; the process pops before it looks, so a push it has not
+# popped means a commit its last look may have missed, and it looks again. Nothing is lost
+# while the process restarts: the item waits in Redis.
+WAKE_KEY = "aiops:relay:wake"
+
+
+def wake() -> None:
+    """Wake the relay process (one round trip). Without Redis, its next idle look takes the
+    events (settings.OUTBOX_RELAY_IDLE_LOOK)."""
+    import redis
+
+    try:
+        _redis().pipeline(transaction=False).lpush(WAKE_KEY, 1).ltrim(WAKE_KEY, 0, 0).execute()
+    except redis.RedisError:
+        log.warning("relay: could not wake the relay process; its next idle look relays")
+
+
+def wait_for_wake(client, timeout: float) -> bool:
+    """Block until a writer wakes the relay process or `timeout` seconds pass; True if woken."""
+    return client.blpop([WAKE_KEY], timeout=timeout) is not None
 
 
 def relay_finishing() -> None:

@@ -14,11 +14,20 @@ log = logging.getLogger(__name__)
 
 @shared_task(ignore_result=True)
 def relay_outbox() -> int:
-    """Drain the outbox (kicked on commit, swept by beat): batches until one comes back
-    short, or, when it applies deliveries itself (settings.OUTBOX_RELAY_APPLIES), empty."""
+    """Drain the outbox (kicked on commit, swept by beat): see `drain`."""
+    return drain()
+
+
+def drain(*, kick_flag: bool = True) -> int:
+    """Relay batches until one comes back short, or, when the run applies deliveries itself
+    (settings.OUTBOX_RELAY_APPLIES), empty; return how many events it published.
+
+    `kick_flag`: writers queue no relay task while the flag is up (relay.request_relay), so
+    a task lowers it before its last look. The relay process (apps.cases.relayd) has no flag:
+    a writer's wake waits for its next look."""
     applying = settings.OUTBOX_RELAY_APPLIES
     total = 0
-    kick_cleared = False
+    flag_up = kick_flag
     with relay.kicks_deferred() as kicks:
         while True:
             kicks.clear()
@@ -26,11 +35,11 @@ def relay_outbox() -> int:
             total += count
             if count == settings.OUTBOX_BATCH_SIZE:
                 continue  # a backlog
-            if not kick_cleared:
+            if flag_up:
                 # Until now the kick flag stayed up, so writers committing meanwhile queued
                 # no run: lowered, then another look, which sees everything they committed.
                 relay.relay_finishing()
-                kick_cleared = True
+                flag_up = False
                 continue
             # A run that applied its deliveries itself looks again until nothing is left:
             # the events those deliveries committed, and a later event of one of its cases
