@@ -357,6 +357,7 @@ def test_one_deployment_per_role_and_exactly_one_beat_recreated():
         "aiops-worker-control",
         "aiops-worker-exec",
         "aiops-worker-kb",
+        "aiops-relay",
         "aiops-beat",
     }
     beat = deployments["aiops-beat"]["spec"]
@@ -371,6 +372,7 @@ def test_one_deployment_per_role_and_exactly_one_beat_recreated():
         "aiops-worker-control": "worker-control",
         "aiops-worker-exec": "worker-exec",
         "aiops-worker-kb": "worker-kb",
+        "aiops-relay": "relay",
         "aiops-beat": "beat",
     }
 
@@ -385,6 +387,7 @@ def test_worker_pools_autoscale_and_web_and_workers_have_disruption_budgets():
         "aiops-worker-control",
         "aiops-worker-exec",
         "aiops-worker-kb",
+        "aiops-relay",
     }
 
 
@@ -396,7 +399,7 @@ def test_web_probes_healthz_for_liveness_and_readyz_for_readiness():
 
 def test_workers_wait_for_the_schema_in_a_migrate_init_container():
     deployments = _kinds("Deployment")
-    for name in ("aiops-worker-control", "aiops-worker-exec", "aiops-worker-kb"):
+    for name in ("aiops-worker-control", "aiops-worker-exec", "aiops-worker-kb", "aiops-relay"):
         (init,) = deployments[name]["spec"]["template"]["spec"]["initContainers"]
         assert _env(init)["AIOPS_ROLE"] == "migrate"
 

@@ -10,9 +10,12 @@ from tests import support
 SLEEPER = ["sleep", "600"]
 
 
-def test_make_run_starts_separate_control_execution_and_embedding_workers():
+def test_make_run_starts_separate_control_execution_and_embedding_workers_and_the_relay(
+    monkeypatch,
+):
+    monkeypatch.delenv("AIOPS_OUTBOX_RELAY_PROCESS", raising=False)
     argvs = children()
-    assert set(argvs) == {"web", "worker-control", "worker-exec", "worker-kb", "beat"}
+    assert set(argvs) == {"web", "worker-control", "worker-exec", "worker-kb", "relay", "beat"}
     assert argvs["worker-control"][argvs["worker-control"].index("-Q") + 1] == "celery"
     assert argvs["worker-exec"][argvs["worker-exec"].index("-Q") + 1] == "executor"
     assert argvs["worker-kb"][argvs["worker-kb"].index("-Q") + 1] == "kb"
