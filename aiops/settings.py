@@ -430,6 +430,9 @@ OUTBOX_RELAY_PROCESS = env_bool("AIOPS_OUTBOX_RELAY_PROCESS", False)
 # AIOPS_OUTBOX_RELAY_IDLE_LOOK: seconds the relay process waits for a wake before it looks
 # anyway (a wake lost with Redis), and before it notices a stop
 OUTBOX_RELAY_IDLE_LOOK = max(0.1, float(env("AIOPS_OUTBOX_RELAY_IDLE_LOOK", "1")))
+# AIOPS_OUTBOX_RELAY_LINGER_MS: under a stream of events, the relay process starts a run at
+# most this often after one that published, so that a run takes several events
+OUTBOX_RELAY_LINGER_MS = max(0, env_int("AIOPS_OUTBOX_RELAY_LINGER_MS", 5))
 # AIOPS_OUTBOX_RELAY_INLINE: the process that commits events relays them itself, at once
 # after the commit (queueing their deliveries), instead of queueing a relay run for them; the
 # relay run stays the fallback. Off by default: it saves a Celery hop per event but adds the
@@ -642,7 +645,8 @@ KB_MODEL_PATH = env("AIOPS_KB_MODEL_PATH")
 # core). One: embedding a closed case took 20-30 % less CPU than with two threads on a 2-core
 # machine (threads waiting on each other), and left the other core to the loop.
 KB_TORCH_THREADS = env_int("AIOPS_KB_TORCH_THREADS", 1)
-# AIOPS_KB_PRELOAD: processes of the control and embedding pools load the model as they start
+# AIOPS_KB_PRELOAD: processes of the control and embedding pools, and the relay process (it
+# applies the Planner's deliveries), load the model as they start
 # (in the background) rather than on first use (4-8 s on the first case a process plans).
 KB_PRELOAD = env_bool("AIOPS_KB_PRELOAD", True)
 # AIOPS_KB_NICE: the nice value of the embedding worker (`worker-kb`) `make run` starts.

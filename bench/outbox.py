@@ -210,7 +210,8 @@ def main() -> None:
     lines = [
         "## Outbox: commit → delivered to every subscriber (`make bench-outbox`)",
         "",
-        "On the processes `make run` starts (the control pool relays and delivers), with the "
+        "On the processes `make run` starts (the relay process relays, and applies a short "
+        "batch's deliveries itself; a backlog's go to the control pool), with the "
         "probe app's two subscribers of `evt.test.probe.v1`, each writing a row per delivery. "
         f"Sustained: {RATE} events/s for {SECONDS} s, open loop from {PRODUCERS} producer "
         "processes, each event in its own transaction through the real emit path; latency from "

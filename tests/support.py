@@ -141,7 +141,8 @@ def celery_worker(queues: str = "celery,executor,kb", concurrency: int = 2, **en
 def relay_process(**env: str) -> Process:
     """The relay process (`manage.py relay`), writers waking it (AIOPS_OUTBOX_RELAY_PROCESS)."""
     argv = [sys.executable, str(ROOT / "manage.py"), "relay"]
-    env = {"AIOPS_OUTBOX_RELAY_PROCESS": "1", **env}
+    # The probe's events plan nothing: no embedding model to load in the background.
+    env = {"AIOPS_OUTBOX_RELAY_PROCESS": "1", "AIOPS_KB_PRELOAD": "0", **env}
     return Process(argv, child_env(**env), ready_marker="relay: ready")
 
 

@@ -92,6 +92,27 @@ def test_serve_relays_and_applies_what_writers_commit_then_stops_when_told(relay
 
 
 @pytest.mark.django_db(transaction=True)
+def test_events_committed_soon_after_a_run_that_published_are_relayed_together(
+    relay_mode, settings
+):
+    settings.OUTBOX_RELAY_LINGER_MS = 1000  # a margin no slow machine eats
+    stop = threading.Event()
+    server = threading.Thread(target=lambda: (relayd.serve(stop), connection.close()))
+    server.start()
+    try:
+        emit(1)
+        wait_for(lambda: applied() == SUBSCRIBERS, timeout=30, what="the first event")
+        for _ in range(10):  # a transaction and a wake each
+            emit(1)
+        wait_for(lambda: applied() == 11 * SUBSCRIBERS, timeout=30, what="the next ten")
+    finally:
+        stop.set()
+        server.join(timeout=10)
+    first, *rest = Outbox.objects.order_by("seq").values_list("claimed_by", flat=True)
+    assert len(set(rest)) == 1 != len({first, *rest})  # the ten in one look of one run
+
+
+@pytest.mark.django_db(transaction=True)
 def test_an_event_committed_while_the_process_was_down_is_relayed_when_it_starts(start_relay):
     emit(3)  # the wake waits in Redis
     start_relay()
@@ -147,3 +168,11 @@ def test_the_relay_role_runs_the_relay_command_and_is_health_checked_on_its_metr
         "relay",
     ]
     assert entrypoint.healthcheck_url("relay", env) == "http://127.0.0.1:9100/metrics"
+
+
+def test_the_librarian_prepares_its_model_when_the_relay_process_starts(settings):
+    from apps.kb.apps import _preload_for_relay
+
+    settings.KB_PRELOAD = False  # asked, but nothing loaded here
+    called = [receiver for receiver, _ in relayd.process_starting.send(sender=None)]
+    assert _preload_for_relay in called

@@ -21,11 +21,16 @@ import time
 
 from django import db
 from django.conf import settings
+from django.dispatch import Signal
 
 from apps.cases import relay
 from apps.cases.tasks import drain
 
 log = logging.getLogger(__name__)
+
+# Sent once as the relay process starts, before it serves: an app whose subscribers it will
+# run prepares what they need (the Librarian loads its embedding model, apps.kb.apps).
+process_starting = Signal()
 
 BACKOFF_MAX = 30.0  # seconds between runs while they keep failing (the database is down)
 CONNECTION_CHECK_EVERY = 1.0  # seconds: how often the connection's age and health are checked
@@ -38,7 +43,8 @@ def serve(stop: threading.Event) -> None:
     idle = settings.OUTBOX_RELAY_IDLE_LOOK
     # Its own client: BLPOP blocks for up to `idle` seconds, longer than writers' timeout.
     client = relay.redis_client(socket_timeout=idle + 5)
-    failures, checked = 0, 0.0
+    linger = settings.OUTBOX_RELAY_LINGER_MS / 1000
+    failures, checked, busy_since = 0, 0.0, float("-inf")
     log.info("relay: ready; woken on commit, looking at least every %.1f s", idle)
     while not stop.is_set():
         try:
@@ -48,6 +54,13 @@ def serve(stop: threading.Event) -> None:
             stop.wait(idle)
         if stop.is_set():
             break
+        # Under a stream of events a wake comes with nearly every commit: one run each would
+        # pay its claims and its mark for one event. A run that follows one that published
+        # waits until `linger` after that one's start, and takes what came meanwhile. The
+        # first event after a quiet spell is relayed at once.
+        pause = busy_since + linger - time.monotonic()
+        if pause > 0:
+            stop.wait(pause)
         now = time.monotonic()
         if now - checked >= CONNECTION_CHECK_EVERY:
             # What a request or a task does first (close_old_connections): a connection past
@@ -56,7 +69,8 @@ def serve(stop: threading.Event) -> None:
             db.close_old_connections()
             checked = now
         try:
-            drain(kick_flag=False)
+            published = drain(kick_flag=False)
+            busy_since = now if published else float("-inf")
         except Exception:
             failures += 1
             delay = min(BACKOFF_MAX, 0.5 * 2 ** (failures - 1))

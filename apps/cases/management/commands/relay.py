@@ -14,5 +14,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         stop = relayd.stop_on_signals()
         serve_process_metrics()
+        relayd.process_starting.send(sender=self.__class__)
         warm.freeze()
         relayd.serve(stop)
