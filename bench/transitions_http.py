@@ -134,7 +134,20 @@ def seed(conn: psycopg.Connection, upto: int) -> float:
         with conn.transaction():
             conn.execute(SEED, {"first": first, "last": last})
         print(f"seeded cases {first}..{last} ({time.perf_counter() - started:.0f} s)", flush=True)
-    conn.execute("ANALYZE ops_case, case_timeline, outbox")
+    return time.perf_counter() - started
+
+
+def steady(conn: psycopg.Connection) -> float:
+    """Vacuum and checkpoint what seeding wrote, as autovacuum and the checkpointer would have
+    long since done for a history written over months; returns the seconds it took.
+
+    Measured straight after seeding a million cases, the run shared the cores with
+    autovacuum's passes over the new rows (a VACUUM of case_timeline alone outlasted it),
+    and every first read of a new row set its hint bits and dirtied its page: the platform
+    fell seconds behind at 200/s. On tables already vacuumed this takes a few seconds."""
+    started = time.perf_counter()
+    conn.execute("VACUUM (ANALYZE) ops_case, case_timeline, outbox")
+    conn.execute("CHECKPOINT")
     return time.perf_counter() - started
 
 
@@ -180,10 +193,14 @@ def open_loop(send, total: int) -> dict:
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - start
+    busy = busy_share(cores, cpu_times())
     return {
         "client_cpu_ms": (time.process_time() - cpu) / total * 1000,
         # How full the machine was: at a share near 1 the p99 is the run queue's.
-        "busy": busy_share(cores, cpu_times()),
+        "busy": busy,
+        # What a request cost the whole machine (platform, database, client): unlike the
+        # latency, comparable between runs at different loads and on machines of one speed.
+        "machine_cpu_ms": None if busy is None else busy * os.cpu_count() * wall / total * 1000,
         "rate": total / wall,
         "p50": percentile(latencies, 50) * 1000,
         "p99": percentile(latencies, 99) * 1000,
@@ -282,6 +299,8 @@ def main() -> dict:
             with connect(data_dir(size)) as conn:
                 conn.autocommit = True
                 seconds = seed(conn, size)
+                vacuumed = steady(conn)
+                platform.settle()
                 # Resumes: half the requests, plus the first second's (no parks yet).
                 cases = targets(conn, WARM + total // 2 + int(RATE))
                 # Warm the workers: 100 requests on their own cases, parks among them.
@@ -290,6 +309,7 @@ def main() -> dict:
                 result = {
                     "size": conn.execute("SELECT count(*) FROM ops_case").fetchone()[0],
                     "seed_s": seconds,
+                    "vacuum_s": vacuumed,
                     "tables": sizes(conn),
                     "http": transitions_run(platform, platform.token, cases[WARM:], total),
                     "healthz": healthz_run(platform, total),
@@ -301,6 +321,10 @@ def main() -> dict:
             platform.stop()
     report(results)
     return results
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
 
 
 def _share(value: float | None) -> str:
@@ -318,25 +342,30 @@ def report(results: list[dict]) -> None:
         f"from each request's due time, so a backlog counts (coordinated omission accounted "
         f"for). Floor: GET /healthz on the same schedule. Cases seeded set-based (INSERT … SELECT "
         f"generate_series, 10 timeline rows and 1 delivered outbox row each, a data dir per "
-        f"size; `seeding s` is the time to seed what an earlier run had not), in the "
+        f"size; `seeding s` is the time to seed what an earlier run had not; then VACUUM "
+        f"(ANALYZE) and CHECKPOINT, `vacuum s`, so the run meets a settled history, not "
+        f"autovacuum's passes over fresh rows), in the "
         f"environment `bench`, which the gate policy does not name: manual autopilot, so a "
         f"resume into PLANNING asks the Planner for nothing and the bench measures the "
         f"transition, not the loop. Its event reaches no subscriber (stored delivered, no "
         f"relay run); a park's reaches three, through a relay run. `cores busy`: the share "
         f"of all the machine's cores in use during the run (/proc/stat), client and "
-        f"platform together.",
+        f"platform together; `machine CPU ms/request`: that CPU time over the requests, "
+        f"the figure to compare between runs (the latency also depends on how near full "
+        f"the cores were, and on the machine's speed: see the /healthz floor).",
         "",
-        "| cases | tables | seeding s | path | achieved req/s | p50 ms | p99 ms | max ms | "
-        "failed | client CPU ms/request | cores busy |",
-        "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| cases | tables | seeding s | vacuum s | path | achieved req/s | p50 ms | p99 ms | "
+        "max ms | failed | client CPU ms/request | machine CPU ms/request | cores busy |",
+        "|---:|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         for label, key in (("PATCH transition", "http"), ("floor: GET /healthz", "healthz")):
             m = r[key]
             lines.append(
-                f"| {r['size']:,} | {r['tables']} | {r['seed_s']:.0f} | {label} | "
-                f"{m['rate']:.0f} | {m['p50']:.1f} | {m['p99']:.1f} | {m['max']:.0f} | "
-                f"{len(m['failures'])} | {m['client_cpu_ms']:.2f} | {_share(m['busy'])} |"
+                f"| {r['size']:,} | {r['tables']} | {r['seed_s']:.0f} | {r['vacuum_s']:.0f} | "
+                f"{label} | {m['rate']:.0f} | {m['p50']:.1f} | {m['p99']:.1f} | "
+                f"{m['max']:.0f} | {len(m['failures'])} | {m['client_cpu_ms']:.2f} | "
+                f"{_ms(m['machine_cpu_ms'])} | {_share(m['busy'])} |"
             )
     lines += [
         "",
