@@ -448,8 +448,9 @@ HANDLER_RETRY_BACKOFF_SECONDS = env_float("AIOPS_HANDLER_RETRY_BACKOFF", 1)
 
 # --- Executor (apps/executor) ---
 # AIOPS_EXEC_LEASE_SECONDS, AIOPS_EXEC_SWEEP_SECONDS: a running step's lease; its heartbeat
-# renews it every third of this. An expired lease means the worker died: the sweeper (every
-# EXEC_SWEEP_SECONDS) retries the step or fails the run.
+# renews it every third of this. An expired lease means the worker died: every
+# EXEC_SWEEP_SECONDS each execution worker sweeps its own host (kills what is left, retries
+# the step or fails the run), and beat's sweep the rest (apps.executor.services).
 EXEC_LEASE_SECONDS = env_float("AIOPS_EXEC_LEASE_SECONDS", 30)
 EXEC_SWEEP_SECONDS = env_float("AIOPS_EXEC_SWEEP_SECONDS", 10)
 CELERY_BEAT_SCHEDULE["executor-sweep"] = {

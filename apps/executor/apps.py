@@ -10,6 +10,7 @@ class ExecutorConfig(AppConfig):
         from apps.cases.guards import register_guard
         from apps.executor import (  # noqa: F401  (subscribers, worker signals)
             handlers,
+            hostsweep,
             summary,
             tasks,
         )

@@ -372,45 +372,26 @@ def sweep_steps() -> dict:
 
     A lost attempt is declared lost only once it is known to be gone: on this host its
     processes are killed until none is left (else it waits for the next sweep). One recorded
-    on another host cannot be checked from here: it is left one more lease for a sweeper on
-    its own host, then declared lost and never retried. A lost attempt had started, so it is
-    retried (within its retries) only when its step is idempotent and it is known to be gone;
-    otherwise the run fails (rollback, exec.failed naming the step and why)."""
-    _reap_orphans()
+    on another host cannot be checked from here: it is left one more lease for the sweeper on
+    its own host (sweep_here, in every execution worker), then declared lost and never
+    retried. A lost attempt had started, so it is retried (within its retries) only when its
+    step is idempotent and it is known to be gone; otherwise the run fails (rollback,
+    exec.failed naming the step and why)."""
+    lost = sweep_here()
     now = timezone.now()
     here = procs.host_id()
     lease = timedelta(seconds=settings.EXEC_LEASE_SECONDS)
-    lost = 0
-    for step in ExecStep.objects.filter(status=ExecStep.RUNNING, lease_expires_at__lt=now):
-        error = "worker lost: the step's lease expired without a heartbeat"
-        gone = step.host == here
-        if gone:
-            survivors = procs.kill_attempt(
-                str(step.message_id), pgid=step.pgid, start=step.proc_start
-            )
-            if survivors:
-                log.error("lost step %s: processes %s survive SIGKILL; next sweep", step, survivors)
-                continue
-        elif step.lease_expires_at > now - lease:
-            continue  # a worker on its host may still sweep it (and then retry it)
-        else:
-            error += (
-                f"; not retried: its processes on {step.host or 'an unknown host'} "
-                f"cannot be checked from {here}"
-            )
-        if gone and not step.idempotent:
-            error += "; not retried: it had started and the step is not idempotent"
-        with transaction.atomic():
-            run = ExecRun.objects.select_for_update().get(pk=step.run_id)
-            # Still running with an expired lease: a worker that woke up meanwhile keeps it.
-            taken = ExecStep.objects.filter(
-                pk=step.pk, status=ExecStep.RUNNING, lease_expires_at__lt=now
-            ).update(status=ExecStep.LOST, finished_at=now, lease_expires_at=None, error=error)
-            if taken:
-                lost += 1
-                metrics.steps_lost_total.inc()
-                step.refresh_from_db()
-                _step_finished(run, step, retryable=gone and step.idempotent)
+    # Recorded elsewhere and left alone for a whole extra lease: its host's sweeper is gone
+    # too (the pod was deleted), or cannot reach the database.
+    abandoned = ExecStep.objects.filter(
+        status=ExecStep.RUNNING, lease_expires_at__lt=now - lease
+    ).exclude(host=here)
+    for step in abandoned:
+        error = (
+            "worker lost: the step's lease expired without a heartbeat; not retried: its "
+            f"processes on {step.host or 'an unknown host'} cannot be checked from {here}"
+        )
+        lost += _declare_lost(step, now, error, retryable=False)
     due = ExecStep.objects.filter(status=ExecStep.QUEUED, deferred=True, not_before__lte=now)
     for step in due:
         if ExecStep.objects.filter(pk=step.pk, deferred=True).update(deferred=False, queued_at=now):
@@ -434,6 +415,45 @@ def sweep_steps() -> dict:
         _enqueue(step.message_id)
         republished += 1
     return {"lost": lost, "republished": republished}
+
+
+def sweep_here() -> int:
+    """The part of the sweep that only this host can do: kill what is left of attempts of
+    this host whose lease expired, then declare them lost (retried when idempotent), and kill
+    the leftovers of attempts that are over. Every execution worker runs it for its own host
+    (apps.executor.hostsweep): a step's processes can be seen only from where it ran.
+    Returns the attempts declared lost."""
+    _reap_orphans()
+    now = timezone.now()
+    here = procs.host_id()
+    lost = 0
+    expired = ExecStep.objects.filter(status=ExecStep.RUNNING, lease_expires_at__lt=now, host=here)
+    for step in expired:
+        survivors = procs.kill_attempt(str(step.message_id), pgid=step.pgid, start=step.proc_start)
+        if survivors:
+            log.error("lost step %s: processes %s survive SIGKILL; next sweep", step, survivors)
+            continue
+        error = "worker lost: the step's lease expired without a heartbeat"
+        if not step.idempotent:
+            error += "; not retried: it had started and the step is not idempotent"
+        lost += _declare_lost(step, now, error, retryable=step.idempotent)
+    return lost
+
+
+def _declare_lost(step: ExecStep, now, error: str, *, retryable: bool) -> int:
+    """Mark a running attempt lost and move its run on (retry or fail), if its lease is still
+    expired: a worker that woke up meanwhile keeps it. Returns 1 if it was marked, else 0."""
+    with transaction.atomic():
+        run = ExecRun.objects.select_for_update().get(pk=step.run_id)
+        taken = ExecStep.objects.filter(
+            pk=step.pk, status=ExecStep.RUNNING, lease_expires_at__lt=now
+        ).update(status=ExecStep.LOST, finished_at=now, lease_expires_at=None, error=error)
+        if not taken:
+            return 0
+        metrics.steps_lost_total.inc()
+        step.refresh_from_db()
+        _step_finished(run, step, retryable=retryable)
+    return 1
 
 
 def _reap_orphans() -> None:

@@ -1,5 +1,6 @@
-"""Thin Celery tasks of the executor: steps run on the "executor" queue, the sweeper on the
-control plane's (settings.CELERY_TASK_ROUTES)."""
+"""Thin Celery tasks of the executor: steps run on the "executor" queue, the beat sweep on the
+control plane's (settings.CELERY_TASK_ROUTES); each execution worker also sweeps its own host
+(apps.executor.hostsweep)."""
 
 from celery import shared_task
 from django.conf import settings
@@ -19,7 +20,8 @@ def run_step(self, message_id: str) -> str:
 
 @shared_task(ignore_result=True)
 def sweep_steps() -> dict:
-    """Periodic (CELERY_BEAT_SCHEDULE): recover steps whose worker died."""
+    """Periodic (CELERY_BEAT_SCHEDULE): recover steps whose worker died, re-publish lost
+    messages and publish deferred steps when due."""
     if not first_in_window("exec-sweep", settings.EXEC_SWEEP_SECONDS / 2):
         return {"lost": 0, "republished": 0}
     return services.sweep_steps()
