@@ -78,3 +78,27 @@ def test_the_host_sweep_leaves_an_attempt_of_another_host_alone(new_case, tmp_pa
         procs.kill_attempt(str(step.message_id))
         launched.wait()
         support.purge_broker()
+
+
+def test_beats_sweep_skips_this_hosts_part_when_its_host_sweep_just_ran(new_case):
+    from django.core.cache import cache
+
+    from apps.executor import hostsweep, tasks
+
+    windows = ["sweep-window:exec-sweep", f"sweep-window:exec-sweep:{procs.host_id()}"]
+    support.purge_broker()
+    cache.delete_many(windows)
+    _case, run = begin(new_case, [plan_step("restart", retries=2, idempotent=True)])
+    step = claimed_elsewhere(run, host=procs.host_id())
+    try:
+        assert hostsweep.host_turn()  # the host's sweep took this window
+        tasks.sweep_steps.apply()
+        step.refresh_from_db()
+        assert step.status == "running"
+        cache.delete_many(windows)  # a window later: beat's sweep takes the host's turn
+        tasks.sweep_steps.apply()
+        step.refresh_from_db()
+        assert step.status == "lost"
+    finally:
+        cache.delete_many(windows)
+        support.purge_broker()

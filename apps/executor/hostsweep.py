@@ -6,7 +6,7 @@ Kubernetes or compose the control pod never sees an execution pod's processes. S
 execution worker's main process sweeps for its own host every EXEC_SWEEP_SECONDS, from a
 thread: a dead pool process's attempt is killed, declared lost and (if idempotent) retried
 there, and leftovers of attempts that are over are killed, without waiting for a message
-behind the steps in the queue. Two workers on one host take turns (first_in_window).
+behind the steps in the queue. Sweepers on one host take turns (host_turn).
 """
 
 from __future__ import annotations
@@ -33,11 +33,10 @@ class HostSweeper(threading.Thread):
     def run(self) -> None:
         from apps.executor import services
 
-        window = f"exec-sweep:{procs.host_id()}"
         while not self.halt.wait(self.every):
             try:
                 close_old_connections()  # one left broken by a database restart
-                if first_in_window(window, self.every / 2):
+                if host_turn():
                     lost = services.sweep_here()
                     if lost:
                         log.warning("host sweep: %d attempt(s) of this host declared lost", lost)
@@ -50,6 +49,13 @@ class HostSweeper(threading.Thread):
 
 
 _sweeper: HostSweeper | None = None
+
+
+def host_turn() -> bool:
+    """Is it this process's turn to sweep this host? One sweep per host per half interval,
+    whoever asks: its execution workers, and beat's sweep when it runs on the same host (as
+    under `make run`). Each reads every process's environment in /proc."""
+    return first_in_window(f"exec-sweep:{procs.host_id()}", settings.EXEC_SWEEP_SECONDS / 2)
 
 
 def consumes_exec_queue(consumer) -> bool:

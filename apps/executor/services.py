@@ -366,7 +366,7 @@ def run_cancel(*, case_id, reason: str) -> int:
     return cancelled
 
 
-def sweep_steps() -> dict:
+def sweep_steps(*, here: bool = True) -> dict:
     """Recover attempts whose lease expired (worker dead or wedged), and re-publish queued
     attempts whose message was lost.
 
@@ -376,8 +376,9 @@ def sweep_steps() -> dict:
     its own host (sweep_here, in every execution worker), then declared lost and never
     retried. A lost attempt had started, so it is retried (within its retries) only when its
     step is idempotent and it is known to be gone; otherwise the run fails (rollback,
-    exec.failed naming the step and why)."""
-    lost = sweep_here()
+    exec.failed naming the step and why). `here`: False when this host's part was just done by
+    another sweeper of the host."""
+    lost = sweep_here() if here else 0
     now = timezone.now()
     here = procs.host_id()
     lease = timedelta(seconds=settings.EXEC_LEASE_SECONDS)

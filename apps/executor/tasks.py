@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 
 from aiops.sweeps import first_in_window
-from apps.executor import runner, services
+from apps.executor import hostsweep, runner, services
 
 
 @shared_task(bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
@@ -24,4 +24,4 @@ def sweep_steps() -> dict:
     messages and publish deferred steps when due."""
     if not first_in_window("exec-sweep", settings.EXEC_SWEEP_SECONDS / 2):
         return {"lost": 0, "republished": 0}
-    return services.sweep_steps()
+    return services.sweep_steps(here=hostsweep.host_turn())
