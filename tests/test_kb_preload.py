@@ -2,6 +2,9 @@
 background), so the first case a process plans does not wait for it; the execution pool
 never loads it."""
 
+import subprocess
+import sys
+
 import pytest
 
 from apps.kb import embedding
@@ -29,3 +32,30 @@ def test_a_control_worker_process_loads_the_model_before_any_task():
         assert "(preload)" in worker.tail(400)
     finally:
         worker.stop()
+
+
+def test_a_preloaded_process_does_not_grow_on_its_first_embedding():
+    """The first inference allocates torch's buffers (about 50 MB): the preload pays it at
+    start, so a process does not grow in the middle of the first case it plans."""
+    script = (
+        "import django; django.setup()\n"
+        "from apps.kb import embedding\n"
+        "def rss():\n"
+        "    status = open('/proc/self/status').read().split('VmRSS:')[1]\n"
+        "    return int(status.split()[0]) // 1024\n"
+        "embedding.preload().join()\n"
+        "before = rss()\n"
+        "embedding.embed(['restart the checkout service after a bad deploy'])\n"
+        "print('grew', rss() - before)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env=support.child_env(),
+        cwd=support.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    grew = int(done.stdout.split("grew")[1].split()[0])
+    assert grew < 15, f"the first embedding after the preload grew the process by {grew} MB"

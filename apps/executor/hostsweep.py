@@ -16,7 +16,7 @@ import threading
 
 from celery import signals
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from aiops.sweeps import first_in_window
 from apps.executor import procs
@@ -35,14 +35,16 @@ class HostSweeper(threading.Thread):
 
         while not self.halt.wait(self.every):
             try:
-                close_old_connections()  # one left broken by a database restart
                 if host_turn():
                     lost = services.sweep_here()
                     if lost:
                         log.warning("host sweep: %d attempt(s) of this host declared lost", lost)
             except Exception:  # the database away, say: the next round tries again
                 log.exception("host sweep failed; retrying in %.0f s", self.every)
-        connection.close()
+            finally:
+                # No connection held between rounds: a pool process forked meanwhile would
+                # inherit its socket (and one broken by a database restart is not reused).
+                connection.close()
 
     def stop(self) -> None:
         self.halt.set()

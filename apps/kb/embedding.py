@@ -56,11 +56,14 @@ def wants_preload(queues, *, enabled: bool) -> bool:
 
 
 def preload() -> threading.Thread:
-    """Load the model in a background thread; a task that needs it meanwhile waits for it."""
+    """Load the model in a background thread, and embed one text with it: a task that needs
+    it meanwhile waits for it. The first inference of a process allocates about 50 MB more
+    (torch's buffers): at start, not in the middle of the first case planned, where it read
+    as a process growing during a soak (docs/BENCHMARKS.md, memory)."""
 
     def load():
         started = time.monotonic()
-        model()
+        embed(["warm-up"])
         log.info("kb: embedding model loaded in %.1f s (preload)", time.monotonic() - started)
 
     thread = threading.Thread(target=load, name="kb-preload", daemon=True)
