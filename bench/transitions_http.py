@@ -1,13 +1,11 @@
 """`make bench-transitions` (second half): PATCH /case/{id}/transition at a steady RATE
 requests/s, open loop, against `make run`'s processes (bench.platform), at two table sizes.
 
-Open loop: request i is due at start + i/RATE whatever happened to the ones before it; a
-pool of sender threads picks the next due request, and its latency runs from the due time
-to the answer, so a server that falls behind shows as latency instead of a slower
-schedule (coordinated omission). The senders speak plain http.client, one connection per
-request (gunicorn's sync workers close each one anyway): it costs the generator 0.34 ms of
-CPU a request against requests' 0.96, CPU taken from the machine under test. The HTTP floor
-is GET /healthz on the same schedule.
+Open loop: request i is due at start + i/RATE whatever happened to the ones before it, and
+its latency runs from the due time to the answer, so a server that falls behind shows as
+latency instead of a slower schedule (coordinated omission). The requests are built
+beforehand and sent from one thread (bench.openloop), which keeps the generator's share of
+the machine under test small. The HTTP floor is GET /healthz on the same schedule.
 
 Tables: SMALL cases (10 timeline rows each), then LARGE cases, each size in its own data
 dir (kept between runs, so a size is seeded once). Cases are
@@ -26,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 from collections import deque
 from pathlib import Path
@@ -34,16 +31,15 @@ from pathlib import Path
 import psycopg
 
 from aiops import embedded
-from bench.client import request
+from bench import openloop
 from bench.platform import ROOT, Platform
-from bench.report import busy_share, cpu_times, percentile, write_section
+from bench.report import busy_share, cpu_times, write_section
 
 RATE = float(os.environ.get("BENCH_RATE", "200"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
 SMALL = int(os.environ.get("BENCH_CASES_SMALL", "10000"))
 LARGE = int(os.environ.get("BENCH_CASES_LARGE", "1000000"))
 CHUNK = 100_000  # cases per seeding statement (and commit)
-SENDERS = 64
 WARM = 100  # cases the warm-up resumes (and parks)
 DATA_ROOT = Path(os.environ.get("AIOPS_DATA_DIR", str(ROOT / "var" / "bench")))
 
@@ -161,51 +157,23 @@ def targets(conn: psycopg.Connection, count: int) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
-def open_loop(send, total: int) -> dict:
-    """Run send(i) for i in range(total), request i due at start + i/RATE; latencies are
-    from the due time. Returns rate achieved, p50/p99/max in ms and the failures."""
-    lock, todo = threading.Lock(), iter(range(total))
-    latencies: list[float] = []
-    failures: list[str] = []
-    start = time.perf_counter() + 0.5
-
-    def sender():
-        while True:
-            with lock:
-                i = next(todo, None)
-            if i is None:
-                return
-            due = start + i / RATE
-            pause = due - time.perf_counter()
-            if pause > 0:
-                time.sleep(pause)
-            problem = send(i)
-            latency = time.perf_counter() - due
-            with lock:
-                latencies.append(latency)
-                if problem:
-                    failures.append(problem)
-
-    threads = [threading.Thread(target=sender) for _ in range(SENDERS)]
+def open_loop(platform: Platform, requests: list[bytes]) -> dict:
+    """Send `requests` at RATE (bench.openloop); the rate achieved, p50/p99/max in ms, the
+    failures, and what the run cost the client and the machine."""
     cpu, cores = time.process_time(), cpu_times()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - start
+    outcome = openloop.run(("127.0.0.1", platform.port), requests, RATE)
     busy = busy_share(cores, cpu_times())
+    total = len(requests)
     return {
+        **outcome.summary(),
         "client_cpu_ms": (time.process_time() - cpu) / total * 1000,
         # How full the machine was: at a share near 1 the p99 is the run queue's.
         "busy": busy,
         # What a request cost the whole machine (platform, database, client): unlike the
         # latency, comparable between runs at different loads and on machines of one speed.
-        "machine_cpu_ms": None if busy is None else busy * os.cpu_count() * wall / total * 1000,
-        "rate": total / wall,
-        "p50": percentile(latencies, 50) * 1000,
-        "p99": percentile(latencies, 99) * 1000,
-        "max": max(latencies) * 1000,
-        "failures": failures,
+        "machine_cpu_ms": None
+        if busy is None
+        else busy * os.cpu_count() * outcome.wall / total * 1000,
     }
 
 
@@ -230,26 +198,30 @@ def schedule(cases: list[str], total: int, lag: int) -> list[tuple[str, str]]:
 
 
 def transitions_run(
-    platform: Platform, token: str, cases: list[str], total: int, lag: int = int(RATE)
+    platform: Platform, token: str, cases: list[str], total: int, lag: int | None = None
 ) -> dict:
-    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
-    plan = schedule(cases, total, lag)
+    plan = schedule(cases, total, int(RATE) if lag is None else lag)
     bodies = {
         event: json.dumps({"event": event, "reason": "bench" if event == "park" else ""}).encode()
         for event in ("park", "resume")
     }
 
-    def send(i):
-        case, event = plan[i]
-        path = f"/case/{case}/transition"
-        status, _ = request(platform.base, "PATCH", path, bodies[event], **headers)
-        return None if status == 200 else f"{status} {case}"
+    def patch(case: str, event: str) -> bytes:
+        return openloop.raw_request(
+            "127.0.0.1",
+            platform.port,
+            "PATCH",
+            f"/case/{case}/transition",
+            bodies[event],
+            Authorization=f"Token {token}",
+            Content_Type="application/json",
+        )
 
-    result = open_loop(send, total)
+    result = open_loop(platform, [patch(case, event) for case, event in plan])
     # Untimed: the last second's resumes are parked again, so a data dir kept between runs
     # does not run out of PARKED cases (targets) after a few dozen of them.
-    for case in left_resumed(plan):
-        request(platform.base, "PATCH", f"/case/{case}/transition", bodies["park"], **headers)
+    parks = [patch(case, "park") for case in left_resumed(plan)]
+    openloop.run(("127.0.0.1", platform.port), parks, RATE)
     return result
 
 
@@ -260,11 +232,8 @@ def left_resumed(plan: list[tuple[str, str]]) -> list[str]:
 
 
 def healthz_run(platform: Platform, total: int) -> dict:
-    def send(i):
-        status, _ = request(platform.base, "GET", "/healthz")
-        return None if status == 200 else str(status)
-
-    return open_loop(send, total)
+    request = openloop.raw_request("127.0.0.1", platform.port, "GET", "/healthz")
+    return open_loop(platform, [request] * total)
 
 
 def explain(conn: psycopg.Connection, case: str, token_key: str) -> str:
