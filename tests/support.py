@@ -34,6 +34,10 @@ def child_env(**extra: str) -> dict[str, str]:
             # A test's worker embeds at once: the suite keeps the cores busy, and the
             # waiting itself is tested without a worker (tests/test_kb_quiet.py).
             "AIOPS_KB_EMBED_DEFER_S": "0",
+            # Writers queue relay tasks unless a test starts the relay process (relay_process)
+            # and says so: importing `bench` sets this for its own runs (bench/__init__.py),
+            # and a worker inheriting it would wake a relay process no test started.
+            "AIOPS_OUTBOX_RELAY_PROCESS": "0",
         }
     )
     env.update(extra)
