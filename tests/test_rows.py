@@ -281,3 +281,76 @@ def test_a_relay_claim_alone_is_relaxed_and_in_a_transaction_is_not():
     claim = next(q["sql"] for q in alone if "claimed_until" in q["sql"])
     assert "set_config('synchronous_commit', 'off', true)" in claim
     assert not any("set_config" in q["sql"] for q in inside)
+
+
+# rows.run keeps a psycopg cursor per connection instead of Django's wrapper: what the
+# wrapper guarantees must still hold.
+
+
+@pytest.mark.django_db
+def test_a_failed_statement_raises_djangos_error_not_psycopgs(new_case):
+    from django.db import IntegrityError
+
+    case = new_case()
+    sql = "INSERT INTO ops_case (id) SELECT id FROM ops_case WHERE id = %s"
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows.run(sql, [case.pk], rows.COUNT)
+
+
+@pytest.mark.django_db
+def test_no_statement_runs_after_an_error_inside_an_atomic_block(new_case):
+    from django.db import IntegrityError
+    from django.db.transaction import TransactionManagementError
+
+    case = new_case()
+    with transaction.atomic():
+        # Out of an inner block without a savepoint: Django marks the transaction broken.
+        with pytest.raises(IntegrityError), transaction.atomic(savepoint=False):
+            rows.run("INSERT INTO ops_case (id) VALUES (%s)", [case.pk], rows.COUNT)
+        with pytest.raises(TransactionManagementError):
+            rows.run("SELECT 1", result=rows.ONE)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_statements_go_on_over_a_new_connection_after_the_old_one_closed():
+    assert rows.run("SELECT 1", result=rows.ONE) == (1,)
+    before = connection.connection
+
+    connection.close()
+
+    assert rows.run("SELECT 2", result=rows.ONE) == (2,)
+    assert connection.connection is not before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_the_server_closed_is_replaced_before_the_next_request_uses_it():
+    from django.db import close_old_connections
+
+    rows.run("SELECT 1", result=rows.ONE)
+    pid = rows.run("SELECT pg_backend_pid()", result=rows.ONE)[0]
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    close_old_connections()  # what every request and task does first
+    assert rows.run("SELECT pg_backend_pid()", result=rows.ONE)[0] != pid
+
+
+@pytest.mark.django_db
+def test_statements_are_seen_by_query_capture_and_execute_wrappers():
+    seen = []
+
+    def wrapper(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with CaptureQueriesContext(connection) as queries:
+        rows.run("SELECT 1", result=rows.ONE)
+    with connection.execute_wrapper(wrapper):
+        rows.run("SELECT 2", result=rows.ONE)
+
+    assert [q["sql"] for q in queries] == ["SELECT 1"]
+    assert seen == ["SELECT 2"]

@@ -23,7 +23,7 @@ from contextvars import ContextVar
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -210,9 +210,8 @@ def relay_once(
         only="AND c.seq = ANY(%(only)s)" if only is not None else "",
         columns=aiops_rows.columns(Outbox),
     )
-    with connection.cursor() as cursor:
-        cursor.execute(claim, {"until": until, "me": me, "now": now, "limit": limit, "only": only})
-        found = cursor.fetchall()
+    params = {"until": until, "me": me, "now": now, "limit": limit, "only": only}
+    found = aiops_rows.run(claim, params)
     if not found:
         return 0
     rows = [aiops_rows.build(Outbox, row[:-1]) for row in found]
@@ -484,14 +483,14 @@ def give_up(subscriber_name: str, event_id: str, error: str) -> None:
 
 
 def _inbox_insert(subscriber: str, event_id: str, outcome=Inbox.APPLIED, error="") -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO inbox (subscriber, event_id, outcome, error, processed_at) "
-            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (subscriber, event_id) DO NOTHING "
-            "RETURNING id",
-            [subscriber, event_id, outcome, error, timezone.now()],
-        )
-        return cursor.fetchone() is not None
+    inserted = aiops_rows.run(
+        "INSERT INTO inbox (subscriber, event_id, outcome, error, processed_at) "
+        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (subscriber, event_id) DO NOTHING "
+        "RETURNING id",
+        [subscriber, event_id, outcome, error, timezone.now()],
+        aiops_rows.ONE,
+    )
+    return inserted is not None
 
 
 def _inbox_insert_many(pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -499,19 +498,18 @@ def _inbox_insert_many(pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
     not there yet."""
     if not pairs:
         return set()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO inbox (subscriber, event_id, outcome, error, processed_at) "
-            "SELECT s, e, %s, '', %s FROM unnest(%s::text[], %s::uuid[]) AS p(s, e) "
-            "ON CONFLICT (subscriber, event_id) DO NOTHING RETURNING subscriber, event_id",
-            [
-                Inbox.APPLIED,
-                timezone.now(),
-                [subscriber for subscriber, _ in pairs],
-                [event_id for _, event_id in pairs],
-            ],
-        )
-        return {(subscriber, str(event_id)) for subscriber, event_id in cursor.fetchall()}
+    inserted = aiops_rows.run(
+        "INSERT INTO inbox (subscriber, event_id, outcome, error, processed_at) "
+        "SELECT s, e, %s, '', %s FROM unnest(%s::text[], %s::uuid[]) AS p(s, e) "
+        "ON CONFLICT (subscriber, event_id) DO NOTHING RETURNING subscriber, event_id",
+        [
+            Inbox.APPLIED,
+            timezone.now(),
+            [subscriber for subscriber, _ in pairs],
+            [event_id for _, event_id in pairs],
+        ],
+    )
+    return {(subscriber, str(event_id)) for subscriber, event_id in inserted}
 
 
 def _looks_like_case_id(subject: str) -> bool:

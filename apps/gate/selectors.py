@@ -7,9 +7,10 @@ from pathlib import Path
 
 import yaml
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 
+from aiops import rows as aiops_rows
 from aiops.prepared import prepared
 from apps.cases import workflow as wf
 from apps.cases.models import OpsCase
@@ -131,12 +132,11 @@ def rules_in_force() -> Policy:
     scan, no document), so a new version applies at once; its document is read and parsed
     once per process. Hot paths (a transition, a step claim) call this."""
     # Plain SQL: through the ORM, building this query cost more than running it.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, version, created_at FROM {GatePolicy._meta.db_table} "  # noqa: S608
-            "ORDER BY version DESC LIMIT 1"
-        )
-        found = cursor.fetchone()
+    found = aiops_rows.run(
+        f"SELECT id, version, created_at FROM {GatePolicy._meta.db_table} "  # noqa: S608
+        "ORDER BY version DESC LIMIT 1",
+        result=aiops_rows.ONE,
+    )
     rules = _parsed.get(found) if found else None
     if rules is None:
         row = policy_in_force()
