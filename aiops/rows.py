@@ -42,7 +42,7 @@ def relaxed_commit(bookkeeping: bool = True) -> bool:
     Each such write waited for a WAL flush of its own, in the loop's path (docs/perf/loop.md).
 
     And only in autocommit: inside a transaction the setting would reach its every write."""
-    return bookkeeping and connection.get_autocommit()
+    return bookkeeping and _db().get_autocommit()
 
 
 ONE, ALL, COUNT = "one", "all", "count"
@@ -61,7 +61,7 @@ def run(sql: str, params=None, result: str = ALL):
     inside an atomic block, and Django's exceptions (IntegrityError, OperationalError, …)
     for psycopg's. While Django logs or wraps queries (DEBUG, assertNumQueries, an
     execute_wrapper) its own cursor is used, so they see these statements too."""
-    db = connections[DEFAULT_DB_ALIAS]
+    db = _db()
     if db.queries_logged or db.execute_wrappers:
         with db.cursor() as cursor:
             cursor.execute(sql, params)
@@ -71,6 +71,12 @@ def run(sql: str, params=None, result: str = ALL):
     with db.wrap_database_errors:
         cursor.execute(sql, params)
         return _result(cursor, result)
+
+
+def _db():
+    """The default connection itself: `django.db.connection` is a proxy that looks it up
+    again on every attribute, and field conversions ask it several times a row."""
+    return connections[DEFAULT_DB_ALIAS]
 
 
 def _result(cursor, result: str):
@@ -100,10 +106,11 @@ def insert(obj: Model) -> Model:
     fields = [
         f for f in _writable(type(obj)) if not isinstance(getattr(obj, f.attname), DatabaseDefault)
     ]
-    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    db = _db()
+    values = [f.get_db_prep_save(f.pre_save(obj, True), db) for f in fields]
     obj.pk = run(_insert_sql(type(obj), tuple(f.attname for f in fields)), values, ONE)[0]
     obj._state.adding = False
-    obj._state.db = connection.alias
+    obj._state.db = db.alias
     return obj
 
 
@@ -114,11 +121,12 @@ def update(obj: Model, names: tuple[str, ...], *, expect: dict | None = None) ->
     UPDATE, of which concurrent callers see one succeed. Returns the rows updated (0 or 1)."""
     meta = obj._meta
     fields = [meta.get_field(name) for name in names]
-    values = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in fields]
+    db = _db()
+    values = [f.get_db_prep_save(f.pre_save(obj, False), db) for f in fields]
     expect = expect or {}
     conditions = tuple(expect)
     for name, value in expect.items():
-        values.append(meta.get_field(name).get_db_prep_value(value, connection))
+        values.append(meta.get_field(name).get_db_prep_value(value, db))
     return run(_update_sql(type(obj), names, conditions), [*values, obj.pk], COUNT)
 
 
@@ -135,9 +143,8 @@ def update_where(
     returns the rows updated. As `filter(...).update(...)`, without compiling it per call.
     `bookkeeping`: a write a crash may lose (see relaxed_commit)."""
     meta = model._meta
-    params = [
-        meta.get_field(name).get_db_prep_save(value, connection) for name, value in values.items()
-    ]
+    db = _db()
+    params = [meta.get_field(name).get_db_prep_save(value, db) for name, value in values.items()]
     params += _where_params(model, where)
     sql = _update_where_sql(
         model, tuple(values), _where_key(where), null, relaxed_commit(bookkeeping)
@@ -182,7 +189,7 @@ def find(
     instance: the expression is code, never input."""
     meta = model._meta
     sql, target = _find_sql(model, field, related, extra)
-    found = run(sql, [meta.get_field(field).get_db_prep_value(value, connection)])
+    found = run(sql, [meta.get_field(field).get_db_prep_value(value, _db())])
     width, other = len(_layout(model).attnames), len(_layout(target).attnames)
     out = []
     for row in found:
@@ -196,7 +203,7 @@ def find(
 
 def _select(model: type[Model], pk, *, lock: bool, related: str | None = None) -> Model | None:
     sql = _select_sql(model, lock, related)
-    row = run(sql, [model._meta.pk.get_db_prep_value(pk, connection)], ONE)
+    row = run(sql, [model._meta.pk.get_db_prep_value(pk, _db())], ONE)
     if row is None:
         return None
     if related is None:
@@ -223,12 +230,12 @@ def build(model: type[Model], row) -> Model:
 
 
 def _build(model: type[Model], row) -> Model:
-    layout = _layout(model)
+    layout, db = _layout(model), _db()
     values = list(row)
     for i, expression, functions in layout.converters:
         for convert in functions:
-            values[i] = convert(values[i], expression, connection)
-    return model.from_db(connection.alias, layout.attnames, values)
+            values[i] = convert(values[i], expression, db)
+    return model.from_db(db.alias, layout.attnames, values)
 
 
 @functools.cache
@@ -264,13 +271,13 @@ def _where_key(where: dict) -> tuple[tuple[str, bool], ...]:
 
 
 def _where_params(model: type[Model], where: dict) -> list:
-    meta, params = model._meta, []
+    meta, params, db = model._meta, [], _db()
     for name, value in where.items():
         field = meta.get_field(name)
         if isinstance(value, tuple | list):
-            params.append([field.get_db_prep_value(v, connection) for v in value])
+            params.append([field.get_db_prep_value(v, db) for v in value])
         else:
-            params.append(field.get_db_prep_value(value, connection))
+            params.append(field.get_db_prep_value(value, db))
     return params
 
 
