@@ -115,12 +115,22 @@ class Platform:
 
         client = redis.Redis(unix_socket_path=self.broker_url.removeprefix("redis+socket://"))
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            queued = sum(client.llen(queue) for queue in ("celery", "executor", "kb"))
-            if queued == 0 and client.hlen("unacked") == 0:
+        while True:
+            left = {queue: client.llen(queue) for queue in ("celery", "executor", "kb")}
+            left["unacked"] = client.hlen("unacked")
+            if not any(left.values()):
                 return
+            if time.monotonic() >= deadline:
+                break
             time.sleep(0.2)
-        raise RuntimeError(f"the broker still had work after {timeout}s")
+        waiting = ", ".join(f"{name} {count}" for name, count in left.items() if count)
+        hint = (
+            " The Librarian is still embedding what an earlier bench closed in this data "
+            f"dir ({self.data_dir}): let it finish, or start afresh with `make bench-clean`."
+            if left["kb"]
+            else ""
+        )
+        raise RuntimeError(f"the broker still had work after {timeout}s ({waiting}).{hint}")
 
     def pids(self) -> dict[str, list[int]]:
         """Every process under the launcher, by its command line: for RSS readings."""
